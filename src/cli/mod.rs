@@ -1,0 +1,84 @@
+//! Command-line interface: one file per command. `anyhow` lives here and in `main.rs` only.
+
+mod check;
+mod export;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use feedsieve::config::{self, Config};
+
+/// feedsieve: polls feeds, cleans items, flags auto-generated copy, deduplicates, stores in SQLite.
+#[derive(Debug, Parser)]
+#[command(name = "feedsieve", version, about)]
+pub struct Cli {
+    /// Config file [default: $FEEDSIEVE_CONFIG, ./config/feedsieve.toml, /etc/feedsieve/feedsieve.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr (filter with FEEDSIEVE_LOG, e.g. "info,feedsieve=debug")
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: poll every enabled feed when due until SIGTERM/SIGINT
+    Run(run::RunArgs),
+    /// Validate the config and print the effective configuration
+    Check,
+    /// Stream stored articles as JSON lines or CSV
+    Export(export::ExportArgs),
+}
+
+/// A usage error found after argument parsing (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+pub fn init_logging(format: LogFormat) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("FEEDSIEVE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    let result = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!(e))
+}
+
+/// Loads the config the command line points at (or the first one found).
+fn load_config(explicit: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    let env = std::env::var(config::CONFIG_ENV).ok();
+    let path = config::locate(explicit, env.as_deref())?;
+    let mut cfg = config::load(&path)?;
+    cfg.source = path.canonicalize().unwrap_or(path);
+    Ok(cfg)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = load_config(cli.config.as_deref())?;
+    match cli.command {
+        Command::Check => check::check(&config),
+        Command::Run(args) => runtime()?.block_on(run::run(config, args)),
+        Command::Export(args) => runtime()?.block_on(export::export(config, args)),
+    }
+}

@@ -1,0 +1,383 @@
+//! The daemon: which feed is polled when, and the worker that runs one feed through the pipeline.
+//!
+//! [`poll_feed`] is one feed's trip: fetch (cancellable) -> parse, clean, flag, dedup (on the
+//! blocking pool: CPU work, and a panic there stays this feed's error) -> store (one
+//! transaction, never cancelled half-way). [`run_once`] polls every enabled feed once; [`run`]
+//! keeps polling each feed when it is due until `shutdown` resolves.
+//!
+//! Shutdown has two parts: the [`CancellationToken`] stops new work and aborts fetches still
+//! waiting on the network; then in-flight feed batches get [`SHUTDOWN_GRACE`] to finish their
+//! write. A batch is one transaction, so an abort after the deadline loses nothing committed.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, FeedConfig};
+use crate::db::{FeedBatch, FeedFailure, FeedRow, Store, StoreError};
+use crate::model::{ContentHash, DropReason, ItemCounts, Timestamp};
+use crate::pipeline::fetch::{FetchError, Fetcher};
+use crate::pipeline::parse::ParseError;
+use crate::pipeline::{self, ItemSettings};
+use crate::scheduler::{self, Policy, PollOutcome};
+
+/// How long in-flight feed batches may take to finish after a shutdown request. Shorter than
+/// systemd's default `TimeoutStopSec` (90 s) so that we exit cleanly before being killed.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// Why one feed's poll failed. The kind decides backoff and is stored in the feed's health.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error("processing failed: {0}")]
+    Process(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl FeedError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FeedError::Fetch(e) => e.kind(),
+            FeedError::Parse(e) => e.kind(),
+            FeedError::Process(_) => "process",
+            FeedError::Store(_) => "store",
+        }
+    }
+}
+
+/// What polling one feed came to.
+#[derive(Debug)]
+pub enum FeedOutcome {
+    Stored(ItemCounts),
+    Failed(FeedError),
+    /// Shutdown arrived before the feed's data was fetched; nothing was written.
+    Cancelled,
+}
+
+/// A poll's outcome plus what the scheduler needs from it.
+#[derive(Debug)]
+pub struct Polled {
+    pub outcome: FeedOutcome,
+    /// When the feed is due again (as stored); `None` when the poll was cancelled.
+    pub next_poll_at: Option<Timestamp>,
+    /// The feed's consecutive failures after this poll.
+    pub consecutive_errors: i64,
+}
+
+/// Shared by every worker.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub fetcher: Arc<Fetcher>,
+    /// Cancelled when shutdown starts: no new polls, pending fetches abort.
+    pub cancel: CancellationToken,
+}
+
+impl Context {
+    pub fn new(config: Arc<Config>, store: Store) -> Result<Self, FetchError> {
+        let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
+        Ok(Context { config, store, fetcher, cancel: CancellationToken::new() })
+    }
+}
+
+/// Totals of one pass (or of the daemon's life so far).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PassSummary {
+    pub feeds_ok: u64,
+    pub feeds_failed: u64,
+    pub items: ItemCounts,
+    pub interrupted: bool,
+}
+
+impl PassSummary {
+    fn add(&mut self, outcome: &FeedOutcome) {
+        match outcome {
+            FeedOutcome::Stored(c) => {
+                self.feeds_ok += 1;
+                self.items.add(c);
+            }
+            FeedOutcome::Failed(_) => self.feeds_failed += 1,
+            FeedOutcome::Cancelled => self.interrupted = true,
+        }
+    }
+}
+
+impl fmt::Display for PassSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.items;
+        write!(
+            f,
+            "feeds: {} ok, {} failed; items: {} new, {} updated, {} unchanged, {} duplicate, {} flagged, {} dropped",
+            self.feeds_ok,
+            self.feeds_failed,
+            i.new,
+            i.updated,
+            i.unchanged,
+            i.duplicate,
+            i.flagged,
+            i.dropped_total()
+        )?;
+        if self.interrupted {
+            f.write_str(" (interrupted)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Polls one feed end to end and records the result (articles, or the failure) in the store.
+pub async fn poll_feed(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> Polled {
+    let started = Timestamp::now();
+    let policy = Policy::from(&ctx.config.fetch);
+    let result = tokio::select! {
+        biased;
+        () = ctx.cancel.cancelled() => {
+            return Polled { outcome: FeedOutcome::Cancelled, next_poll_at: None, consecutive_errors: row.consecutive_errors };
+        }
+        r = fetch_and_process(ctx, feed, row.id) => r,
+    };
+    match result {
+        Ok(prepared) => {
+            let (next, reason) =
+                scheduler::next_check(Timestamp::now(), &policy, feed.interval, PollOutcome::Success);
+            let Prepared { body, parsed, outcomes, mut pre_counts } = prepared;
+            let batch = FeedBatch {
+                feed_id: row.id,
+                fetched_at: started,
+                feed: &parsed,
+                body_hash: ContentHash::of(&body.bytes).0,
+                http_status: body.http_status,
+                etag: body.etag.clone(),
+                last_modified: body.last_modified.clone(),
+                next_poll_at: next,
+                next_poll_reason: reason.as_str(),
+                outcomes,
+            };
+            match pipeline::store::store(&ctx.store, batch).await {
+                Ok(counts) => {
+                    pre_counts.add(&counts);
+                    tracing::info!(
+                        feed = %feed.url, new = pre_counts.new, updated = pre_counts.updated,
+                        unchanged = pre_counts.unchanged, flagged = pre_counts.flagged,
+                        dropped = pre_counts.dropped_total(), next_poll = %next, "feed stored"
+                    );
+                    Polled {
+                        outcome: FeedOutcome::Stored(pre_counts),
+                        next_poll_at: Some(next),
+                        consecutive_errors: 0,
+                    }
+                }
+                Err(e) => fail(ctx, feed, row, FeedError::Store(e), &policy).await,
+            }
+        }
+        Err(e) => fail(ctx, feed, row, e, &policy).await,
+    }
+}
+
+async fn fail(ctx: &Context, feed: &FeedConfig, row: &FeedRow, e: FeedError, policy: &Policy) -> Polled {
+    let errors = u32::try_from(row.consecutive_errors.saturating_add(1)).unwrap_or(u32::MAX);
+    let (next, reason) = scheduler::next_check(
+        Timestamp::now(),
+        policy,
+        feed.interval,
+        PollOutcome::Failure { consecutive_errors: errors },
+    );
+    let message = pipeline::fetch::error_chain(&e);
+    tracing::warn!(feed = %feed.url, kind = e.kind(), error = %message, consecutive_errors = errors, next_poll = %next, "feed poll failed");
+    let http_status = match &e {
+        FeedError::Fetch(f) => f.http_status(),
+        _ => None,
+    };
+    let failure = FeedFailure {
+        feed_id: row.id,
+        at: Timestamp::now(),
+        kind: e.kind(),
+        message: &message,
+        http_status,
+        next_poll_at: next,
+        next_poll_reason: reason.as_str(),
+    };
+    if let Err(store_err) = ctx.store.record_failure(failure).await {
+        tracing::error!(feed = %feed.url, error = %store_err, "cannot record feed failure in the database");
+    }
+    Polled {
+        outcome: FeedOutcome::Failed(e),
+        next_poll_at: Some(next),
+        consecutive_errors: i64::from(errors),
+    }
+}
+
+struct Prepared {
+    body: crate::model::FetchedBody,
+    parsed: crate::model::ParsedFeed,
+    outcomes: Vec<crate::model::ItemOutcome>,
+    /// Counts decided before the write: unchanged items, items dropped while parsing.
+    pre_counts: ItemCounts,
+}
+
+async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, feed_id: i64) -> Result<Prepared, FeedError> {
+    let body = ctx.fetcher.fetch(feed).await?;
+    let known = ctx.store.item_hashes(feed_id).await?;
+    let config = Arc::clone(&ctx.config);
+    let feed = feed.clone();
+    // Parsing and cleaning are CPU-bound: keep them off the async workers. A panic in any pure
+    // stage surfaces as a JoinError and becomes this feed's error.
+    let task = tokio::task::spawn_blocking(move || -> Result<Prepared, FeedError> {
+        let parsed = pipeline::parse::parse(&body)?;
+        let mut pre_counts = ItemCounts::default();
+        for _ in 0..parsed.repeated_guids {
+            pre_counts.drop(DropReason::RepeatedGuid);
+        }
+        let mut feed_doc = parsed.feed;
+        let items = std::mem::take(&mut feed_doc.items);
+        let (changed, unchanged) = pipeline::store::changed_items(items, &known);
+        pre_counts.unchanged = unchanged;
+        let settings = ItemSettings::for_feed(&config, &feed);
+        let outcomes = changed.into_iter().map(|raw| pipeline::process(raw, &settings)).collect();
+        Ok(Prepared { body, parsed: feed_doc, outcomes, pre_counts })
+    });
+    match task.await {
+        Ok(r) => r,
+        Err(join) => Err(FeedError::Process(if join.is_panic() {
+            let p = join.into_panic();
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            format!("panicked: {msg}")
+        } else {
+            "cancelled".into()
+        })),
+    }
+}
+
+/// Runs one pass over every enabled feed (at most `fetch.concurrency` at once) and returns the
+/// totals. Stops starting feeds once `ctx.cancel` is cancelled.
+pub async fn run_once(ctx: &Context) -> Result<PassSummary, StoreError> {
+    let rows = ctx.store.sync_feeds(&ctx.config.feeds).await?;
+    let limit = Arc::new(Semaphore::new(ctx.config.fetch.concurrency));
+    let mut tasks = JoinSet::new();
+    for feed in ctx.config.enabled_feeds() {
+        let Some(row) = rows.get(&feed.url).cloned() else { continue };
+        let (ctx, feed, limit) = (ctx.clone(), feed.clone(), Arc::clone(&limit));
+        tasks.spawn(async move {
+            // The semaphore is never closed; if it were, polling without a permit is harmless.
+            let _permit = limit.acquire_owned().await.ok();
+            poll_feed(&ctx, &feed, &row).await.outcome
+        });
+    }
+    let mut summary = PassSummary::default();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(outcome) => summary.add(&outcome),
+            Err(e) => {
+                tracing::error!(error = %e, "feed task failed");
+                summary.feeds_failed += 1;
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// The daemon loop: polls each enabled feed whenever it is due, until `shutdown` resolves; then
+/// stops new work and waits up to [`SHUTDOWN_GRACE`] for in-flight batches.
+pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<PassSummary, StoreError> {
+    let rows = ctx.store.sync_feeds(&ctx.config.feeds).await?;
+    let feeds: Vec<FeedConfig> = ctx.config.enabled_feeds().cloned().collect();
+    // url -> when it is due. A feed with a stored next poll in the past (or none) is due now.
+    let now = tokio::time::Instant::now();
+    let mut due: HashMap<String, tokio::time::Instant> = feeds
+        .iter()
+        .map(|f| {
+            let at = rows
+                .get(&f.url)
+                .and_then(|r| r.next_poll_at.as_deref())
+                .and_then(Timestamp::parse)
+                .map_or(now, instant_of);
+            (f.url.clone(), at)
+        })
+        .collect();
+    let mut rows = rows;
+    let limit = Arc::new(Semaphore::new(ctx.config.fetch.concurrency));
+    let mut in_flight: JoinSet<(String, Polled)> = JoinSet::new();
+    let mut running: HashSet<String> = HashSet::new();
+    let mut summary = PassSummary::default();
+    tracing::info!(feeds = feeds.len(), "daemon started");
+    tokio::pin!(shutdown);
+
+    loop {
+        let now = tokio::time::Instant::now();
+        for feed in &feeds {
+            if running.contains(&feed.url) || due.get(&feed.url).is_some_and(|t| *t > now) {
+                continue;
+            }
+            let Some(row) = rows.get(&feed.url).cloned() else { continue };
+            running.insert(feed.url.clone());
+            let (ctx, feed, limit) = (ctx.clone(), feed.clone(), Arc::clone(&limit));
+            in_flight.spawn(async move {
+                let _permit = limit.acquire_owned().await.ok();
+                let polled = poll_feed(&ctx, &feed, &row).await;
+                (feed.url, polled)
+            });
+        }
+        let next_due = feeds
+            .iter()
+            .filter(|f| !running.contains(&f.url))
+            .filter_map(|f| due.get(&f.url).copied())
+            .min()
+            .unwrap_or_else(|| now + Duration::from_secs(3600));
+
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = tokio::time::sleep_until(next_due) => {}
+            Some(joined) = in_flight.join_next() => {
+                let Ok((url, polled)) = joined else { continue };
+                running.remove(&url);
+                summary.add(&polled.outcome);
+                if let Some(row) = rows.get_mut(&url) {
+                    row.consecutive_errors = polled.consecutive_errors;
+                }
+                let at = polled
+                    .next_poll_at
+                    .map(instant_of)
+                    .unwrap_or_else(|| tokio::time::Instant::now() + ctx.config.fetch.default_interval);
+                due.insert(url, at);
+            }
+        }
+    }
+
+    tracing::info!(in_flight = in_flight.len(), "shutdown requested: stopping new polls");
+    ctx.cancel.cancel();
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while let Some(joined) = in_flight.join_next().await {
+            if let Ok((_, polled)) = joined {
+                summary.add(&polled.outcome);
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            left = in_flight.len(),
+            "in-flight feeds did not finish in time; their batches roll back"
+        );
+        in_flight.abort_all();
+    }
+    Ok(summary)
+}
+
+/// The monotonic instant corresponding to a wall-clock timestamp (now, if it is in the past).
+fn instant_of(t: Timestamp) -> tokio::time::Instant {
+    tokio::time::Instant::now() + (t.0 - chrono::Utc::now()).to_std().unwrap_or_default()
+}

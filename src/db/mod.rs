@@ -1,0 +1,370 @@
+//! Storage: the only place SQL lives.
+//!
+//! SQLite through sqlx: WAL, `synchronous = NORMAL`, a busy timeout, foreign keys, the file
+//! created if missing and migrated (`migrations/`, embedded with `sqlx::migrate!`) when opened.
+//! SQLite has one writer, so writes go through a pool of exactly one connection and every write
+//! transaction starts with `BEGIN IMMEDIATE` (a deferred transaction that reads then writes can
+//! fail with `SQLITE_BUSY` without waiting). Reads use a separate pool and never block writes.
+//!
+//! The rest of the program sees only [`Store`]'s methods and plain Rust types; a PostgreSQL
+//! backend would implement the same methods without touching the pipeline.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures_util::stream::BoxStream;
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, SqlitePool};
+
+use crate::config::FeedConfig;
+use crate::model::{ItemCounts, ItemOutcome, ParsedFeed, Timestamp};
+
+/// The migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A storage failure. `Unusable` (cannot open or migrate) is fatal for the process; the others
+/// fail one operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path} cannot be opened: {source}")]
+    Unusable { path: String, source: sqlx::Error },
+    #[error("database {path} cannot be migrated: {source}")]
+    Migrate { path: String, source: sqlx::migrate::MigrateError },
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+/// Handle to the database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// Exactly one connection: SQLite allows one writer, and queuing here is cheaper and fairer
+    /// than retrying on SQLITE_BUSY.
+    writer: SqlitePool,
+    /// Readers: WAL lets them run beside the writer.
+    reader: SqlitePool,
+}
+
+/// A feed's row id and schedule, as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct FeedRow {
+    pub id: i64,
+    pub url: String,
+    pub next_poll_at: Option<String>,
+    pub consecutive_errors: i64,
+}
+
+/// What one successful poll of a feed produced, written in one transaction.
+#[derive(Debug)]
+pub struct FeedBatch<'a> {
+    pub feed_id: i64,
+    pub fetched_at: Timestamp,
+    pub feed: &'a ParsedFeed,
+    pub body_hash: String,
+    pub http_status: Option<u16>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub next_poll_at: Timestamp,
+    pub next_poll_reason: &'a str,
+    /// New or changed items (unchanged ones were filtered out before processing).
+    pub outcomes: Vec<ItemOutcome>,
+}
+
+/// A failed poll, for the feed's health record.
+#[derive(Debug)]
+pub struct FeedFailure<'a> {
+    pub feed_id: i64,
+    pub at: Timestamp,
+    pub kind: &'a str,
+    pub message: &'a str,
+    pub http_status: Option<u16>,
+    pub next_poll_at: Timestamp,
+    pub next_poll_reason: &'a str,
+}
+
+/// One article as exported (DESIGN §3): field names are the contract.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct ExportRow {
+    pub id: i64,
+    pub feed_url: String,
+    pub feed_name: String,
+    pub guid: String,
+    pub url: Option<String>,
+    pub canonical_url: Option<String>,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub published_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub fetched_at: Option<String>,
+    pub lang: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+    pub auto_generated: bool,
+    pub auto_generated_rule: Option<String>,
+    pub auto_generated_marker: Option<String>,
+    pub duplicate_of: Option<i64>,
+    pub duplicate_kind: Option<String>,
+    pub similarity: Option<f64>,
+}
+
+/// Which articles to export.
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    /// Include duplicates (`--all`).
+    pub all: bool,
+    /// Only articles fetched at or after this instant.
+    pub since: Option<Timestamp>,
+}
+
+impl Store {
+    /// Opens (creating if missing) and migrates the database at `path`.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Unusable { path: shown.clone(), source: sqlx::Error::Io(e) })?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(|e| StoreError::Unusable { path: shown.clone(), source: e })?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::Unusable { path: shown.clone(), source: e })?;
+        MIGRATOR.run(&writer).await.map_err(|e| StoreError::Migrate { path: shown.clone(), source: e })?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(|e| StoreError::Unusable { path: shown, source: e })?;
+        Ok(Store { writer, reader })
+    }
+
+    /// Checkpoints the WAL into the main file and closes every connection.
+    pub async fn close(&self) {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.writer).await {
+            tracing::warn!(error = %e, "WAL checkpoint on close failed");
+        }
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// Cheap liveness check.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    /// Makes the `feeds` table match the config: every listed feed exists with its current name
+    /// and enabled flag; feeds no longer listed are marked `in_config = 0` (their data stays).
+    /// Returns the feeds' rows keyed by url.
+    pub async fn sync_feeds(&self, feeds: &[FeedConfig]) -> Result<HashMap<String, FeedRow>, StoreError> {
+        let now = Timestamp::now().to_db();
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE feeds SET in_config = 0").execute(&mut *tx).await?;
+        for f in feeds {
+            sqlx::query(
+                "INSERT INTO feeds (url, name, in_config, enabled, created_at) VALUES (?1, ?2, 1, ?3, ?4)
+                 ON CONFLICT (url) DO UPDATE SET name = excluded.name, in_config = 1, enabled = excluded.enabled",
+            )
+            .bind(&f.url)
+            .bind(&f.name)
+            .bind(f.enabled)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let rows: Vec<FeedRow> =
+            sqlx::query_as("SELECT id, url, next_poll_at, consecutive_errors FROM feeds WHERE in_config = 1")
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(|r| (r.url.clone(), r)).collect())
+    }
+
+    /// guid -> content hash of every item stored for a feed (to skip unchanged items early).
+    pub async fn item_hashes(&self, feed_id: i64) -> Result<HashMap<String, String>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT guid, content_hash FROM raw_items WHERE feed_id = ?1")
+                .bind(feed_id)
+                .fetch_all(&self.reader)
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Writes one feed's poll result in a single `BEGIN IMMEDIATE` transaction: the feed's health
+    /// and validators, then every new or changed item. Either all of it commits or none.
+    pub async fn write_batch(&self, batch: FeedBatch<'_>) -> Result<ItemCounts, StoreError> {
+        let at = batch.fetched_at.to_db();
+        let mut counts = ItemCounts::default();
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "UPDATE feeds SET title = ?2, site_url = ?3, language = ?4, body_hash = ?5,
+                 etag = ?6, last_modified = ?7, last_fetch_at = ?8, last_success_at = ?8,
+                 last_status = 'ok', last_http_status = ?9, last_error_kind = NULL, last_error = NULL,
+                 consecutive_errors = 0, next_poll_at = ?10, next_poll_reason = ?11
+             WHERE id = ?1",
+        )
+        .bind(batch.feed_id)
+        .bind(&batch.feed.title)
+        .bind(&batch.feed.site_url)
+        .bind(&batch.feed.language)
+        .bind(&batch.body_hash)
+        .bind(&batch.etag)
+        .bind(&batch.last_modified)
+        .bind(&at)
+        .bind(batch.http_status.map(i64::from))
+        .bind(batch.next_poll_at.to_db())
+        .bind(batch.next_poll_reason)
+        .execute(&mut *tx)
+        .await?;
+
+        for outcome in &batch.outcomes {
+            let (raw, flagged) = match outcome {
+                ItemOutcome::Article(a) => (&a.raw, a.flag.is_some()),
+                ItemOutcome::Dropped { raw, flag, .. } => (raw, flag.is_some()),
+            };
+            // Insert, or update in place when the content changed; no row back = unchanged.
+            let row: Option<(i64, i64)> = sqlx::query_as(
+                "INSERT INTO raw_items (feed_id, guid, guid_derived, content_hash, raw, first_seen_at, last_seen_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                 ON CONFLICT (feed_id, guid) DO UPDATE SET
+                     content_hash = excluded.content_hash, raw = excluded.raw,
+                     revision = revision + 1, last_seen_at = excluded.last_seen_at
+                 WHERE content_hash != excluded.content_hash
+                 RETURNING id, revision",
+            )
+            .bind(batch.feed_id)
+            .bind(&raw.guid)
+            .bind(raw.guid_derived)
+            .bind(raw.content_hash().0)
+            .bind(raw.to_json())
+            .bind(&at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((id, revision)) = row else {
+                counts.unchanged += 1;
+                continue;
+            };
+            if revision == 1 {
+                counts.new += 1;
+            } else {
+                counts.updated += 1;
+            }
+            if flagged {
+                counts.flagged += 1;
+            }
+            match outcome {
+                ItemOutcome::Article(a) => {
+                    if a.duplicate.is_some() {
+                        counts.duplicate += 1;
+                    }
+                    upsert_article(&mut tx, id, revision, batch.feed_id, &at, a).await?;
+                }
+                ItemOutcome::Dropped { reason, .. } => {
+                    counts.drop(*reason);
+                    sqlx::query("DELETE FROM articles WHERE id = ?1").bind(id).execute(&mut *tx).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    /// Records a failed poll in the feed's health record.
+    pub async fn record_failure(&self, f: FeedFailure<'_>) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "UPDATE feeds SET last_fetch_at = ?2, last_status = 'error', last_error_kind = ?3,
+                 last_error = ?4, last_http_status = ?5, consecutive_errors = consecutive_errors + 1,
+                 next_poll_at = ?6, next_poll_reason = ?7
+             WHERE id = ?1",
+        )
+        .bind(f.feed_id)
+        .bind(f.at.to_db())
+        .bind(f.kind)
+        .bind(f.message)
+        .bind(f.http_status.map(i64::from))
+        .bind(f.next_poll_at.to_db())
+        .bind(f.next_poll_reason)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Streams articles in id order, joined with their feed, as export rows.
+    pub fn export(&self, filter: &ExportFilter) -> BoxStream<'_, Result<ExportRow, sqlx::Error>> {
+        sqlx::query_as(
+            "SELECT a.id, f.url AS feed_url, f.name AS feed_name, a.guid, a.url, a.canonical_url,
+                    a.title, a.author, a.published_at, a.updated_at, a.fetched_at, a.lang, a.text,
+                    a.html, a.auto_generated, a.auto_generated_rule, a.auto_generated_marker,
+                    a.duplicate_of, a.duplicate_kind, a.similarity
+             FROM articles a JOIN feeds f ON f.id = a.feed_id
+             WHERE (?1 OR a.duplicate_of IS NULL) AND (?2 IS NULL OR a.fetched_at >= ?2)
+             ORDER BY a.id",
+        )
+        .bind(filter.all)
+        .bind(filter.since.map(Timestamp::to_db))
+        .fetch(&self.reader)
+    }
+}
+
+async fn upsert_article(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    id: i64,
+    revision: i64,
+    feed_id: i64,
+    fetched_at: &str,
+    a: &crate::model::Article,
+) -> Result<(), sqlx::Error> {
+    let c = &a.clean;
+    sqlx::query(
+        "INSERT INTO articles (id, feed_id, guid, url, canonical_url, title, author, published_at,
+             updated_at, fetched_at, lang, text, html, text_hash, auto_generated, auto_generated_rule,
+             auto_generated_marker, duplicate_of, duplicate_kind, similarity, revision, stored_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?10)
+         ON CONFLICT (id) DO UPDATE SET
+             url = excluded.url, canonical_url = excluded.canonical_url, title = excluded.title,
+             author = excluded.author, published_at = excluded.published_at,
+             updated_at = excluded.updated_at, fetched_at = excluded.fetched_at, lang = excluded.lang,
+             text = excluded.text, html = excluded.html, text_hash = excluded.text_hash,
+             auto_generated = excluded.auto_generated, auto_generated_rule = excluded.auto_generated_rule,
+             auto_generated_marker = excluded.auto_generated_marker, duplicate_of = excluded.duplicate_of,
+             duplicate_kind = excluded.duplicate_kind, similarity = excluded.similarity,
+             revision = excluded.revision, stored_at = excluded.stored_at",
+    )
+    .bind(id)
+    .bind(feed_id)
+    .bind(&c.guid)
+    .bind(&c.url)
+    .bind(&c.canonical_url)
+    .bind(&c.title)
+    .bind(&c.author)
+    .bind(c.published_at.map(Timestamp::to_db))
+    .bind(c.updated_at.map(Timestamp::to_db))
+    .bind(fetched_at)
+    .bind(&c.lang)
+    .bind(&c.text)
+    .bind(&c.html)
+    .bind(&a.dedup.text_hash.0)
+    .bind(a.flag.is_some())
+    .bind(a.flag.as_ref().map(|f| f.rule.as_str()))
+    .bind(a.flag.as_ref().map(|f| f.marker.as_str()))
+    .bind(a.duplicate.as_ref().map(|d| d.of))
+    .bind(a.duplicate.as_ref().map(|d| d.kind.as_str()))
+    .bind(a.duplicate.as_ref().map(|d| d.similarity))
+    .bind(revision)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

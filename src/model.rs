@@ -1,0 +1,262 @@
+//! The nouns of the pipeline: what each stage takes and gives.
+//!
+//! `fetch` gives a [`FetchedBody`]; `parse` turns it into a [`ParsedFeed`] of [`RawItem`]s (the
+//! item as received, persisted verbatim); `clean` gives a [`CleanItem`]; `flag` adds a [`Flag`];
+//! `dedup` adds a [`DedupKey`]; `store` persists the resulting [`Article`].
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+/// An instant in UTC, rendered as RFC 3339 with a `Z` suffix and whole seconds, the form stored
+/// in the database (so that text comparison is time comparison).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Timestamp(Utc::now())
+    }
+
+    /// Parses RFC 3339 (any offset; converted to UTC).
+    pub fn parse(s: &str) -> Option<Self> {
+        DateTime::parse_from_rfc3339(s.trim()).ok().map(|d| Timestamp(d.with_timezone(&Utc)))
+    }
+
+    pub fn to_db(self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::Secs, true)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_db())
+    }
+}
+
+/// A stable 128-bit content hash (xxh3-128), hex encoded. xxh3's output is specified and
+/// identical on every platform and version, so these values may be persisted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ContentHash(pub String);
+
+impl ContentHash {
+    pub fn of(bytes: &[u8]) -> Self {
+        ContentHash(format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes)))
+    }
+}
+
+impl fmt::Display for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A response body (or local file) as fetched, before any decoding.
+#[derive(Debug, Clone)]
+pub struct FetchedBody {
+    pub bytes: Vec<u8>,
+    /// The `Content-Type` header, if any (charset hints live here).
+    pub content_type: Option<String>,
+    /// The URL the body finally came from, after redirects (used to resolve relative links).
+    pub final_url: Option<String>,
+    pub http_status: Option<u16>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// A feed document parsed into our own model.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedFeed {
+    pub title: Option<String>,
+    pub site_url: Option<String>,
+    /// The feed's declared language, as written (e.g. "en-us").
+    pub language: Option<String>,
+    pub items: Vec<RawItem>,
+}
+
+/// One item exactly as the feed gave it (after format normalization, before cleaning).
+/// Serialized to JSON into `raw_items.raw`; its hash decides whether an item changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawItem {
+    /// The item's id in its feed, or a derived stable one (see [`crate::pipeline::parse`]).
+    pub guid: String,
+    /// True when the feed gave no id and `guid` was derived.
+    #[serde(default)]
+    pub guid_derived: bool,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    /// The summary/description body (HTML or text).
+    pub summary: Option<String>,
+    /// The full content body (HTML or text), when the feed carries one beside the summary.
+    pub content: Option<String>,
+    pub authors: Vec<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+    pub categories: Vec<String>,
+    /// The language the feed declares for itself (items inherit it).
+    pub feed_language: Option<String>,
+    /// Base URL for resolving relative links in the body (item link, else the feed URL).
+    pub base_url: Option<String>,
+}
+
+impl RawItem {
+    /// The hash of the item as received; a different hash means the item changed.
+    pub fn content_hash(&self) -> ContentHash {
+        ContentHash::of(self.to_json().as_bytes())
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serializing a struct of strings, options and vectors cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// An item after `clean`: text and metadata normalized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CleanItem {
+    pub guid: String,
+    pub url: Option<String>,
+    pub canonical_url: Option<String>,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub published_at: Option<Timestamp>,
+    pub updated_at: Option<Timestamp>,
+    pub lang: Option<String>,
+    /// Clean plain text: paragraphs separated by one blank line.
+    pub text: String,
+    /// Sanitized HTML of the body.
+    pub html: Option<String>,
+}
+
+/// Evidence that an item is auto-generated: which rule matched and the marker as it appeared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    pub rule: String,
+    pub marker: String,
+}
+
+/// What dedup needs to find other copies of a story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DedupKey {
+    /// Hash of the normalized text (exact-duplicate key).
+    pub text_hash: ContentHash,
+}
+
+/// Kind of duplicate link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicateKind {
+    Exact,
+    Near,
+    Translation,
+}
+
+impl DuplicateKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DuplicateKind::Exact => "exact",
+            DuplicateKind::Near => "near",
+            DuplicateKind::Translation => "translation",
+        }
+    }
+}
+
+/// A link from an article to the first-seen copy of its story.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Duplicate {
+    pub of: i64,
+    pub kind: DuplicateKind,
+    pub similarity: f64,
+}
+
+/// A fully processed item, ready for `store`.
+#[derive(Debug, Clone)]
+pub struct Article {
+    pub raw: RawItem,
+    pub clean: CleanItem,
+    pub flag: Option<Flag>,
+    pub dedup: DedupKey,
+    /// Set by the store stage when it links this copy to an earlier one.
+    pub duplicate: Option<Duplicate>,
+}
+
+/// What processing decided for one raw item.
+#[derive(Debug, Clone)]
+pub enum ItemOutcome {
+    /// Becomes (or updates) an article.
+    Article(Box<Article>),
+    /// Kept only as a raw item (a sighting); no article, for `reason`.
+    Dropped { raw: RawItem, reason: DropReason, flag: Option<Flag> },
+}
+
+/// Why an item did not become an article. Every dropped item is counted under one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DropReason {
+    /// A flag rule matched and the feed's `flag.action` is `drop`.
+    FlaggedDrop,
+    /// The item has neither a title nor any text.
+    Empty,
+    /// An earlier item of the same document had the same guid.
+    RepeatedGuid,
+}
+
+impl DropReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::FlaggedDrop => "flagged_drop",
+            DropReason::Empty => "empty",
+            DropReason::RepeatedGuid => "repeated_guid",
+        }
+    }
+}
+
+/// Counts of what one feed batch (or a whole pass) did to items.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemCounts {
+    pub new: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub duplicate: u64,
+    pub flagged: u64,
+    pub dropped: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl ItemCounts {
+    pub fn add(&mut self, other: &ItemCounts) {
+        self.new += other.new;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.duplicate += other.duplicate;
+        self.flagged += other.flagged;
+        for (k, v) in &other.dropped {
+            *self.dropped.entry(k).or_default() += v;
+        }
+    }
+
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.values().sum()
+    }
+
+    pub fn drop(&mut self, reason: DropReason) {
+        *self.dropped.entry(reason.as_str()).or_default() += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_render_as_utc_seconds_with_z() {
+        let t = Timestamp::parse("2026-11-29T18:10:17.5+02:00").expect("valid");
+        assert_eq!(t.to_db(), "2026-11-29T16:10:17Z");
+    }
+
+    #[test]
+    fn content_hash_is_stable_across_versions() {
+        // Pinned value: if this changes, every persisted hash in users' databases is invalidated.
+        assert_eq!(ContentHash::of(b"feedsieve").0.len(), 32);
+        assert_eq!(ContentHash::of(b"feedsieve"), ContentHash::of(b"feedsieve"));
+        assert_eq!(ContentHash::of(b"").0, "99aa06d3014798d86001c324468d497f");
+    }
+}

@@ -1,0 +1,4 @@
+//! Operations: what connects the daemon to its supervisor (signals; systemd notify, the metrics
+//! endpoint and config reload join here).
+
+pub mod signals;

@@ -1,0 +1,431 @@
+//! Stage 1, `fetch`: get a feed's bytes, politely and safely.
+//!
+//! HTTP(S) through one shared reqwest client (rustls with the ring provider): connect and total
+//! timeouts, a byte cap counted on the *decompressed* body (so a gzip bomb stops at the cap), at
+//! most `per_host` requests at once to one host with `per_host_interval` between their starts,
+//! and an SSRF guard that refuses loopback, private and link-local addresses unless the feed (or
+//! `[fetch] allow_private`) allows them. Local files (`file://` or a plain path) are read with the
+//! same byte cap and no host limits.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use crate::config::{FeedConfig, FeedSource, FetchConfig};
+use crate::model::FetchedBody;
+
+/// Why a fetch failed. `kind()` is the stable name stored in the feed's health record.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("address {addr} of {host} is private, loopback or link-local (allow_private is off)")]
+    Blocked { host: String, addr: IpAddr },
+    #[error("DNS lookup failed: {0}")]
+    Dns(String),
+    #[error("connection failed: {0}")]
+    Connect(String),
+    #[error("TLS handshake failed: {0}")]
+    Tls(String),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("too many redirects or a redirect loop: {0}")]
+    Redirect(String),
+    #[error("HTTP status {status}")]
+    HttpStatus {
+        status: u16,
+        /// The raw `Retry-After` header, when the server sent one.
+        retry_after: Option<String>,
+    },
+    #[error("body exceeds the {limit}-byte limit (fetch.max_body)")]
+    TooLarge { limit: u64 },
+    #[error("I/O error: {0}")]
+    Io(String),
+    #[error("request failed: {0}")]
+    Other(String),
+}
+
+impl FetchError {
+    /// Stable, machine-readable failure class (stored as `feeds.last_error_kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FetchError::Blocked { .. } => "blocked",
+            FetchError::Dns(_) => "dns",
+            FetchError::Connect(_) => "connect",
+            FetchError::Tls(_) => "tls",
+            FetchError::Timeout(_) => "timeout",
+            FetchError::Redirect(_) => "redirect",
+            FetchError::HttpStatus { .. } => "http_status",
+            FetchError::TooLarge { .. } => "too_large",
+            FetchError::Io(_) => "io",
+            FetchError::Other(_) => "other",
+        }
+    }
+
+    /// True for failures of the network path itself (as opposed to a publisher's answer).
+    pub fn is_network(&self) -> bool {
+        matches!(self, FetchError::Dns(_) | FetchError::Connect(_) | FetchError::Timeout(_))
+    }
+
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            FetchError::HttpStatus { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Fetches feed documents. Cheap to share (`Arc`); one per daemon.
+#[derive(Debug)]
+pub struct Fetcher {
+    /// Client whose resolver refuses non-public addresses.
+    guarded: reqwest::Client,
+    /// Client for feeds with `allow_private`.
+    open: reqwest::Client,
+    max_body: u64,
+    timeout: Duration,
+    hosts: HostLimiter,
+}
+
+const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
+    application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5";
+
+impl Fetcher {
+    pub fn new(cfg: &FetchConfig) -> Result<Self, FetchError> {
+        // reqwest is built without a default crypto provider (no aws-lc); install ring once.
+        // `Err` only means a provider is already installed, which is what we want.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let build = |guard: bool| {
+            let mut b = reqwest::Client::builder()
+                .user_agent(cfg.user_agent.clone())
+                .connect_timeout(cfg.connect_timeout)
+                .timeout(cfg.timeout)
+                .read_timeout(cfg.timeout)
+                .redirect(redirect_policy(guard));
+            if guard {
+                b = b.dns_resolver(Arc::new(PublicOnlyResolver));
+            }
+            b.build().map_err(|e| FetchError::Other(error_chain(&e)))
+        };
+        Ok(Self {
+            guarded: build(true)?,
+            open: build(false)?,
+            max_body: cfg.max_body,
+            timeout: cfg.timeout,
+            hosts: HostLimiter::new(cfg.per_host, cfg.per_host_interval),
+        })
+    }
+
+    /// Fetches one feed: the whole body, capped at `max_body` decompressed bytes.
+    pub async fn fetch(&self, feed: &FeedConfig) -> Result<FetchedBody, FetchError> {
+        match &feed.source {
+            FeedSource::File(path) => self.read_file(path).await,
+            FeedSource::Http(url) => self.fetch_http(url, feed.allow_private).await,
+        }
+    }
+
+    async fn read_file(&self, path: &std::path::Path) -> Result<FetchedBody, FetchError> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| FetchError::Io(format!("{}: {e}", path.display())))?;
+        let mut bytes = Vec::new();
+        file.take(self.max_body + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| FetchError::Io(format!("{}: {e}", path.display())))?;
+        if bytes.len() as u64 > self.max_body {
+            return Err(FetchError::TooLarge { limit: self.max_body });
+        }
+        Ok(FetchedBody {
+            bytes,
+            content_type: None,
+            final_url: url::Url::from_file_path(path).ok().map(String::from),
+            http_status: None,
+            etag: None,
+            last_modified: None,
+        })
+    }
+
+    async fn fetch_http(&self, url: &url::Url, allow_private: bool) -> Result<FetchedBody, FetchError> {
+        if !allow_private {
+            check_literal_host(url)?;
+        }
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let _permit = self.hosts.acquire(&host).await;
+        let client = if allow_private { &self.open } else { &self.guarded };
+        let mut resp = client
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, ACCEPT)
+            .send()
+            .await
+            .map_err(|e| self.classify(&e))?;
+        let status = resp.status();
+        let header = |name: reqwest::header::HeaderName| {
+            resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        };
+        if !status.is_success() {
+            return Err(FetchError::HttpStatus {
+                status: status.as_u16(),
+                retry_after: header(reqwest::header::RETRY_AFTER),
+            });
+        }
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let etag = header(reqwest::header::ETAG);
+        let last_modified = header(reqwest::header::LAST_MODIFIED);
+        let final_url = resp.url().to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(&e))? {
+            if (bytes.len() + chunk.len()) as u64 > self.max_body {
+                return Err(FetchError::TooLarge { limit: self.max_body });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(FetchedBody {
+            bytes,
+            content_type,
+            final_url: Some(final_url),
+            http_status: Some(status.as_u16()),
+            etag,
+            last_modified,
+        })
+    }
+
+    fn classify(&self, e: &reqwest::Error) -> FetchError {
+        let chain = error_chain(e);
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(s) = source {
+            if let Some(b) = s.downcast_ref::<BlockedAddress>() {
+                return FetchError::Blocked { host: b.host.clone(), addr: b.addr };
+            }
+            if s.downcast_ref::<rustls::Error>().is_some() {
+                return FetchError::Tls(chain);
+            }
+            source = s.source();
+        }
+        if e.is_timeout() {
+            FetchError::Timeout(self.timeout)
+        } else if e.is_redirect() {
+            FetchError::Redirect(chain)
+        } else if e.is_connect() {
+            if chain.contains("dns error") || chain.contains("failed to lookup address") {
+                FetchError::Dns(chain)
+            } else if chain.contains("certificate") || chain.contains("tls") {
+                FetchError::Tls(chain)
+            } else {
+                FetchError::Connect(chain)
+            }
+        } else if e.is_body() || e.is_decode() {
+            FetchError::Io(chain)
+        } else {
+            FetchError::Other(chain)
+        }
+    }
+}
+
+/// The error and its causes, joined: "error sending request: client error (Connect): dns error".
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        source = s.source();
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// SSRF guard
+// ---------------------------------------------------------------------------------------------
+
+/// True for addresses a feed on the public internet may resolve to.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10 carrier-grade NAT
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24 IETF
+                || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18.0.0/15 benchmarking
+                || o[0] >= 240) // reserved
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] == 0x64 && s[1] == 0xff9b)) // NAT64 can reach private v4
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{host} resolves only to non-public addresses (first: {addr})")]
+struct BlockedAddress {
+    host: String,
+    addr: IpAddr,
+}
+
+fn check_literal_host(url: &url::Url) -> Result<(), FetchError> {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
+        Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
+        _ => return Ok(()),
+    };
+    if is_public(ip) {
+        Ok(())
+    } else {
+        Err(FetchError::Blocked { host: url.host_str().unwrap_or_default().to_string(), addr: ip })
+    }
+}
+
+fn redirect_policy(guard: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= 10 {
+            return attempt.error("more than 10 redirects");
+        }
+        if !matches!(attempt.url().scheme(), "http" | "https") {
+            return attempt.error("redirect to a non-HTTP scheme");
+        }
+        if guard {
+            if let Err(FetchError::Blocked { host, addr }) = check_literal_host(attempt.url()) {
+                return attempt.error(BlockedAddress { host, addr });
+            }
+        }
+        attempt.follow()
+    })
+}
+
+/// DNS resolver that drops non-public addresses (the literal-IP case is checked before sending,
+/// since reqwest does not consult the resolver for IP literals).
+#[derive(Debug)]
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> = all.iter().copied().filter(|a| is_public(a.ip())).collect();
+            match (public.is_empty(), all.first()) {
+                (false, _) => Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs),
+                (true, Some(first)) => Err(Box::new(BlockedAddress { host, addr: first.ip() }) as _),
+                (true, None) => Err(format!("{host}: no addresses").into()),
+            }
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-host politeness
+// ---------------------------------------------------------------------------------------------
+
+/// At most `per_host` requests in flight to one host, and at least `interval` between two
+/// request starts to it.
+#[derive(Debug)]
+struct HostLimiter {
+    per_host: usize,
+    interval: Duration,
+    /// Host -> its slot. A std Mutex: held only to look up or insert, never across an await.
+    slots: Mutex<HashMap<String, Arc<HostSlot>>>,
+}
+
+#[derive(Debug)]
+struct HostSlot {
+    /// Caps concurrent requests to the host; a semaphore because waiters queue fairly.
+    in_flight: Arc<Semaphore>,
+    /// Earliest start of the next request. A tokio Mutex: held across the spacing sleep so that
+    /// waiters start one after another.
+    next_start: tokio::sync::Mutex<Instant>,
+}
+
+impl HostLimiter {
+    fn new(per_host: usize, interval: Duration) -> Self {
+        Self { per_host: per_host.max(1), interval, slots: Mutex::new(HashMap::new()) }
+    }
+
+    async fn acquire(&self, host: &str) -> Option<OwnedSemaphorePermit> {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            slots
+                .entry(host.to_string())
+                .or_insert_with(|| {
+                    Arc::new(HostSlot {
+                        in_flight: Arc::new(Semaphore::new(self.per_host)),
+                        next_start: tokio::sync::Mutex::new(Instant::now()),
+                    })
+                })
+                .clone()
+        };
+        // The semaphore is never closed, so acquire cannot fail; `ok()` keeps this panic-free.
+        let permit = slot.in_flight.clone().acquire_owned().await.ok();
+        if !self.interval.is_zero() {
+            let mut next = slot.next_start.lock().await;
+            tokio::time::sleep_until(*next).await;
+            *next = Instant::now() + self.interval;
+        }
+        permit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_and_special_addresses_are_not_public() {
+        for s in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            let ip: IpAddr = s.parse().expect("valid literal");
+            assert!(!is_public(ip), "{s} must be refused");
+        }
+        for s in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            let ip: IpAddr = s.parse().expect("valid literal");
+            assert!(is_public(ip), "{s} must be allowed");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn host_limiter_spaces_request_starts() {
+        let limiter = HostLimiter::new(2, Duration::from_secs(1));
+        let start = Instant::now();
+        let _a = limiter.acquire("example.org").await;
+        let _b = limiter.acquire("example.org").await;
+        assert!(Instant::now() - start >= Duration::from_secs(1));
+        // another host is not delayed by the first one
+        let before = Instant::now();
+        let _c = limiter.acquire("example.net").await;
+        assert_eq!(Instant::now(), before);
+    }
+}

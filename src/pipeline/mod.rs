@@ -1,0 +1,54 @@
+//! The pipeline, one stage per file, in the order data flows:
+//!
+//! ```text
+//! fetch -> parse -> clean -> flag -> dedup -> store
+//! ```
+//!
+//! `fetch` and `store` do I/O; `parse`, `clean`, `flag` and `dedup` are pure functions of their
+//! input and settings. [`process`] runs the pure middle for one item.
+
+pub mod fetch;
+pub mod parse;
+pub mod clean;
+pub mod flag;
+pub mod dedup;
+pub mod store;
+
+use crate::config::{Config, FeedConfig, FlagAction};
+use crate::model::{Article, DropReason, ItemOutcome, RawItem};
+
+/// Everything the pure stages need for one feed's items.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemSettings<'a> {
+    pub clean: clean::CleanSettings<'a>,
+    pub flag: flag::FlagSettings<'a>,
+    pub action: FlagAction,
+}
+
+impl<'a> ItemSettings<'a> {
+    /// The effective settings for `feed` (global config with the feed's overrides).
+    pub fn for_feed(config: &'a Config, feed: &'a FeedConfig) -> Self {
+        ItemSettings {
+            clean: clean::CleanSettings {
+                extra_patterns: &feed.clean.extra_patterns,
+                lang_hint: feed.lang.as_deref(),
+            },
+            flag: flag::FlagSettings { rules: &config.flag.rules },
+            action: feed.flag.action,
+        }
+    }
+}
+
+/// clean -> flag -> dedup for one raw item.
+pub fn process(raw: RawItem, settings: &ItemSettings<'_>) -> ItemOutcome {
+    let cleaned = clean::clean(&raw, &settings.clean);
+    let flag = flag::flag(&cleaned, &settings.flag);
+    if flag.is_some() && settings.action == FlagAction::Drop {
+        return ItemOutcome::Dropped { raw, reason: DropReason::FlaggedDrop, flag };
+    }
+    if cleaned.item.text.is_empty() && cleaned.item.title.is_none() {
+        return ItemOutcome::Dropped { raw, reason: DropReason::Empty, flag };
+    }
+    let dedup = dedup::dedup_key(&cleaned.item.text);
+    ItemOutcome::Article(Box::new(Article { raw, clean: cleaned.item, flag, dedup, duplicate: None }))
+}

@@ -1,0 +1,221 @@
+//! Stage 2, `parse`: bytes to a [`ParsedFeed`] of [`RawItem`]s.
+//!
+//! feed-rs reads RSS 0.9x/1.0/2.0, Atom and JSON Feed from the raw bytes (it honours the XML
+//! declaration's encoding, so the body is never pre-decoded). A panic inside the parser is
+//! caught and becomes this feed's [`ParseError::Panic`]; the daemon never dies of a document.
+//!
+//! **Item ids.** An item's `guid` is its `<guid>` / `<id>` / JSON `id` as given. When the feed
+//! gives none (feed-rs would invent a random one per parse), the id is derived so that it is
+//! the same on every poll: `link:` + the item's link when it has one, else `hash:` + xxh3-128 of
+//! its title, summary and content. Such items carry `guid_derived = true`. When one document
+//! repeats a guid, the first item wins and the rest are counted as dropped (`repeated_guid`).
+
+use std::collections::HashSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use feed_rs::model::{Entry, Link};
+
+use crate::model::{ContentHash, FetchedBody, ParsedFeed, RawItem};
+
+/// Why a document could not be parsed. All are reported as the feed's `parse` failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("not a feed: {0}")]
+    NotAFeed(String),
+    #[error("malformed feed: {0}")]
+    Malformed(String),
+    #[error("the parser panicked: {0}")]
+    Panic(String),
+}
+
+impl ParseError {
+    pub fn kind(&self) -> &'static str {
+        "parse"
+    }
+}
+
+/// A parsed feed plus how many items were dropped while reading it.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub feed: ParsedFeed,
+    /// Items skipped because an earlier item of the same document had the same guid.
+    pub repeated_guids: u64,
+}
+
+/// Parses a fetched body. `base` is the URL relative links resolve against (the final URL of
+/// the response, or the file's URL).
+pub fn parse(body: &FetchedBody) -> Result<Parsed, ParseError> {
+    let base = body.final_url.clone();
+    let bytes = body.bytes.as_slice();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        feed_rs::parser::Builder::new()
+            .base_uri(base.as_deref())
+            // An empty id marks "the feed gave none"; we derive a stable one below.
+            .id_generator(|_links, _title, _uri| String::new())
+            .sanitize_content(false)
+            .build()
+            .parse(bytes)
+    }));
+    let feed = match result {
+        Ok(Ok(feed)) => feed,
+        Ok(Err(e)) => return Err(classify(&e)),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic payload".into());
+            return Err(ParseError::Panic(msg));
+        }
+    };
+
+    let language = feed.language.clone().filter(|l| !l.trim().is_empty());
+    let site_url = pick_link(&feed.links);
+    let mut seen = HashSet::new();
+    let mut repeated_guids = 0;
+    let mut items = Vec::with_capacity(feed.entries.len());
+    for entry in feed.entries {
+        let item = raw_item(entry, language.as_deref(), base.as_deref());
+        if seen.insert(item.guid.clone()) {
+            items.push(item);
+        } else {
+            repeated_guids += 1;
+        }
+    }
+    Ok(Parsed {
+        feed: ParsedFeed { title: feed.title.map(|t| t.content), site_url, language, items },
+        repeated_guids,
+    })
+}
+
+fn classify(e: &feed_rs::parser::ParseFeedError) -> ParseError {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
+    match e {
+        ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => {
+            ParseError::NotAFeed("no RSS, Atom or JSON Feed root element".into())
+        }
+        other => ParseError::Malformed(other.to_string()),
+    }
+}
+
+/// The item's main link: `alternate` (or no rel) first, then any link.
+fn pick_link(links: &[Link]) -> Option<String> {
+    links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| links.first())
+        .map(|l| l.href.trim().to_string())
+        .filter(|h| !h.is_empty())
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
+fn raw_item(entry: Entry, feed_language: Option<&str>, base: Option<&str>) -> RawItem {
+    let link = pick_link(&entry.links);
+    let title = non_empty(entry.title.map(|t| t.content));
+    let summary = non_empty(entry.summary.map(|t| t.content));
+    let content = non_empty(entry.content.and_then(|c| c.body));
+    let id = entry.id.trim().to_string();
+    let (guid, guid_derived) = if !id.is_empty() {
+        (id, false)
+    } else if let Some(link) = &link {
+        (format!("link:{link}"), true)
+    } else {
+        let material = [title.as_deref(), summary.as_deref(), content.as_deref()]
+            .map(|s| s.unwrap_or_default())
+            .join("\u{1f}");
+        (format!("hash:{}", ContentHash::of(material.as_bytes())), true)
+    };
+    let authors = entry.authors.into_iter().filter_map(|p| non_empty(p.name).or(p.email)).collect();
+    let categories = entry
+        .categories
+        .into_iter()
+        .filter_map(|c| non_empty(c.label).or_else(|| non_empty(Some(c.term))))
+        .collect();
+    RawItem {
+        guid,
+        guid_derived,
+        title,
+        base_url: link.clone().or_else(|| base.map(str::to_owned)),
+        link,
+        summary,
+        content,
+        authors,
+        published: entry.published,
+        updated: entry.updated,
+        categories,
+        feed_language: feed_language.map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(text: &str) -> FetchedBody {
+        FetchedBody {
+            bytes: text.as_bytes().to_vec(),
+            content_type: None,
+            final_url: Some("https://example.org/feed.xml".into()),
+            http_status: Some(200),
+            etag: None,
+            last_modified: None,
+        }
+    }
+
+    const RSS_NO_GUIDS: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+        <item><title>With link</title><link>https://example.org/a</link><description>x</description></item>
+        <item><title>No link</title><description>y</description></item>
+        </channel></rss>"#;
+
+    #[test]
+    fn items_without_guid_get_the_same_id_on_every_parse() {
+        let a = parse(&body(RSS_NO_GUIDS)).expect("valid feed");
+        let b = parse(&body(RSS_NO_GUIDS)).expect("valid feed");
+        let ids: Vec<_> = a.feed.items.iter().map(|i| i.guid.clone()).collect();
+        assert_eq!(ids, b.feed.items.iter().map(|i| i.guid.clone()).collect::<Vec<_>>());
+        assert_eq!(ids[0], "link:https://example.org/a");
+        assert!(ids[1].starts_with("hash:"));
+        assert!(a.feed.items.iter().all(|i| i.guid_derived));
+    }
+
+    #[test]
+    fn repeated_guids_keep_the_first_item() {
+        let doc = r#"<rss version="2.0"><channel><title>T</title>
+            <item><guid>1</guid><title>first</title></item>
+            <item><guid>1</guid><title>second</title></item></channel></rss>"#;
+        let p = parse(&body(doc)).expect("valid feed");
+        assert_eq!(p.feed.items.len(), 1);
+        assert_eq!(p.feed.items[0].title.as_deref(), Some("first"));
+        assert_eq!(p.repeated_guids, 1);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(matches!(parse(&body("hello")), Err(ParseError::NotAFeed(_))));
+        assert!(parse(&body("<rss version=\"2.0\"><channel><item><title>x</titl")).is_err());
+        assert!(parse(&body("{\"version\": 3")).is_err());
+    }
+
+    #[test]
+    fn json_feed_and_atom_are_read() {
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
+            {"id":"j1","url":"https://example.org/j1","title":"Hola","content_html":"<p>Uno</p>",
+             "date_published":"2026-11-28T10:00:00+01:00"}]}"#;
+        let p = parse(&body(json)).expect("json feed");
+        assert_eq!(p.feed.items[0].guid, "j1");
+        assert_eq!(p.feed.items[0].content.as_deref(), Some("<p>Uno</p>"));
+        assert_eq!(
+            p.feed.items[0].published.map(|d| d.to_rfc3339()),
+            Some("2026-11-28T09:00:00+00:00".to_string())
+        );
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id>
+            <updated>2026-11-28T10:00:00Z</updated>
+            <entry><id>urn:e1</id><title>E</title><updated>2026-11-28T10:00:00Z</updated>
+            <link href="https://example.org/e1"/><content type="html">&lt;p&gt;x&lt;/p&gt;</content></entry></feed>"#;
+        let p = parse(&body(atom)).expect("atom");
+        assert_eq!(p.feed.items[0].link.as_deref(), Some("https://example.org/e1"));
+    }
+}
