@@ -80,7 +80,11 @@ pub fn load_with_env(
         let reason = e.into_inner().to_string();
         // serde reports an unknown key at its parent's path; name the key itself.
         if let Some(unknown) = reason.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
-            key = if key == "." { unknown.to_string() } else { format!("{key}.{unknown}") };
+            if key == "." {
+                key = unknown.to_string();
+            } else if !key.ends_with(&format!(".{unknown}")) && key != unknown {
+                key = format!("{key}.{unknown}");
+            }
         }
         ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -689,7 +693,7 @@ fn ser_size<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
     // Exact units, so that the printed value reads back as the same number of bytes.
     let text = [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
         .iter()
-        .find(|(_, unit)| *n >= *unit && n % unit == 0)
+        .find(|(_, unit)| *n >= *unit && n.is_multiple_of(*unit))
         .map_or_else(|| format!("{n}B"), |(name, unit)| format!("{}{name}", n / unit));
     s.serialize_str(&text)
 }

@@ -186,7 +186,7 @@ pub enum ItemOutcome {
     /// Becomes (or updates) an article.
     Article(Box<Article>),
     /// Kept only as a raw item (a sighting); no article, for `reason`.
-    Dropped { raw: RawItem, reason: DropReason, flag: Option<Flag> },
+    Dropped { raw: Box<RawItem>, reason: DropReason, flag: Option<Flag> },
 }
 
 /// Why an item did not become an article. Every dropped item is counted under one of these.

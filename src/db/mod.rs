@@ -231,7 +231,7 @@ impl Store {
         for outcome in &batch.outcomes {
             let (raw, flagged) = match outcome {
                 ItemOutcome::Article(a) => (&a.raw, a.flag.is_some()),
-                ItemOutcome::Dropped { raw, flag, .. } => (raw, flag.is_some()),
+                ItemOutcome::Dropped { raw, flag, .. } => (&**raw, flag.is_some()),
             };
             // Insert, or update in place when the content changed; no row back = unchanged.
             let row: Option<(i64, i64)> = sqlx::query_as(

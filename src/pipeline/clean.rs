@@ -526,7 +526,7 @@ mod tests {
             prop_assert!(!t.contains("\n\n\n"));
             prop_assert!(!t.starts_with(char::is_whitespace) && !t.ends_with(char::is_whitespace));
             prop_assert!(t.lines().all(|l| l == l.trim() && !l.contains("  ")));
-            prop_assert!(!t.contains('\u{a0}') && !t.contains('\u{200b}'));
+            prop_assert!(!t.contains(['\u{a0}', '\u{200b}']), "invisible or no-break space left in {:?}", t);
         }
 
         #[test]

@@ -306,10 +306,8 @@ fn redirect_policy(guard: bool) -> reqwest::redirect::Policy {
         if !matches!(attempt.url().scheme(), "http" | "https") {
             return attempt.error("redirect to a non-HTTP scheme");
         }
-        if guard {
-            if let Err(FetchError::Blocked { host, addr }) = check_literal_host(attempt.url()) {
-                return attempt.error(BlockedAddress { host, addr });
-            }
+        if guard && let Err(FetchError::Blocked { host, addr }) = check_literal_host(attempt.url()) {
+            return attempt.error(BlockedAddress { host, addr });
         }
         attempt.follow()
     })

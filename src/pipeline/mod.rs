@@ -44,10 +44,10 @@ pub fn process(raw: RawItem, settings: &ItemSettings<'_>) -> ItemOutcome {
     let cleaned = clean::clean(&raw, &settings.clean);
     let flag = flag::flag(&cleaned, &settings.flag);
     if flag.is_some() && settings.action == FlagAction::Drop {
-        return ItemOutcome::Dropped { raw, reason: DropReason::FlaggedDrop, flag };
+        return ItemOutcome::Dropped { raw: Box::new(raw), reason: DropReason::FlaggedDrop, flag };
     }
     if cleaned.item.text.is_empty() && cleaned.item.title.is_none() {
-        return ItemOutcome::Dropped { raw, reason: DropReason::Empty, flag };
+        return ItemOutcome::Dropped { raw: Box::new(raw), reason: DropReason::Empty, flag };
     }
     let dedup = dedup::dedup_key(&cleaned.item.text);
     ItemOutcome::Article(Box::new(Article { raw, clean: cleaned.item, flag, dedup, duplicate: None }))

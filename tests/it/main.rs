@@ -1,0 +1,22 @@
+//! feedsieve's integration tests: the real binary, a real SQLite file, a real HTTP server.
+//!
+//! - `config_cli`: config lookup, validation, exit codes, `check`.
+//! - `ingest`: `run --once` over RSS, Atom and JSON Feed; export contract; updates; failures.
+//! - `fetch_safety`: byte caps, gzip bombs, timeouts, the SSRF guard.
+//! - `daemon`: the long-running `run` and its shutdown.
+//! - `flagging`: user rules, keep and drop.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    reason = "test harness: a failed step is a failed test"
+)]
+
+mod helpers;
+
+mod config_cli;
+mod ingest;
+mod fetch_safety;
+mod daemon;
+mod flagging;
