@@ -13,10 +13,13 @@ use scraper::{Html, Node};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::model::{CleanItem, RawItem, Timestamp};
+use crate::pipeline::classify::{self, LineInfo, LineRole, NoticeFamily};
 
 /// A feed's cleaning settings (global `[clean]` with its per-feed overrides applied).
 #[derive(Debug, Clone, Copy)]
 pub struct CleanSettings<'a> {
+    /// Remove lines the built-in rules classify as boilerplate.
+    pub boilerplate: bool,
     pub extra_patterns: &'a [Regex],
     /// The feed's `lang` hint from the config.
     pub lang_hint: Option<&'a str>,
@@ -25,6 +28,8 @@ pub struct CleanSettings<'a> {
 /// Why a line was removed from the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RemovalReason {
+    /// Classified as boilerplate by the built-in rules.
+    Builtin(LineRole),
     /// Matched one of the user's `extra_patterns`.
     UserPattern,
 }
@@ -32,6 +37,7 @@ pub enum RemovalReason {
 impl RemovalReason {
     pub fn as_str(self) -> &'static str {
         match self {
+            RemovalReason::Builtin(role) => role.as_str(),
             RemovalReason::UserPattern => "user_pattern",
         }
     }
@@ -44,11 +50,31 @@ pub struct RemovedLine {
     pub text: String,
 }
 
+/// An auto-generated / unedited notice found in the body (removed or not): the flag stage's
+/// built-in evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub family: NoticeFamily,
+    /// The notice line exactly as it appears in the normalized text.
+    pub text: String,
+    /// Where it sat among the body's lines.
+    pub position: Position,
+}
+
+/// Where a line sits in the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    Start,
+    Middle,
+    End,
+}
+
 /// The result of cleaning one item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cleaned {
     pub item: CleanItem,
     pub removed: Vec<RemovedLine>,
+    pub notices: Vec<Notice>,
 }
 
 /// Cleans one item.
@@ -56,20 +82,64 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
     let body = raw.content.as_deref().or(raw.summary.as_deref()).unwrap_or_default();
     let blocks = if looks_like_html(body) { html_blocks(body) } else { plain_blocks(body) };
 
+    // Classify every line once; both removal and the notices read the same roles.
+    let infos: Vec<LineInfo<'_>> =
+        blocks.iter().flatten().map(|l| LineInfo { text: &l.text, link_chars: l.link_chars }).collect();
+    let roles = classify::classify_lines(&infos);
+    let total = infos.len();
     let mut removed = Vec::new();
+    let mut notices = Vec::new();
     let mut kept: Vec<String> = Vec::with_capacity(blocks.len());
-    for block in blocks {
-        let lines: Vec<&str> = block
-            .lines()
-            .filter(|line| {
-                let hit = settings.extra_patterns.iter().any(|re| re.is_match(line));
-                if hit {
-                    removed
-                        .push(RemovedLine { reason: RemovalReason::UserPattern, text: (*line).to_string() });
+    let mut index = 0;
+    for block in &blocks {
+        let mut lines: Vec<&str> = Vec::with_capacity(block.len());
+        for line in block {
+            let role = roles.get(index).copied().flatten();
+            // A notice spliced onto the end of a real paragraph: record it, keep the paragraph.
+            if role.is_none()
+                && let Some(at) = classify::trailing_notice(&line.text)
+            {
+                let (body, notice) = line.text.split_at(at);
+                let notice = notice.trim();
+                let family = classify::notice_family(&classify::fold(notice))
+                    .unwrap_or(NoticeFamily::UneditedSyndicated);
+                let position = if index + 1 == total { Position::End } else { Position::Middle };
+                notices.push(Notice { family, text: notice.to_string(), position });
+                index += 1;
+                if settings.boilerplate {
+                    removed.push(RemovedLine {
+                        reason: RemovalReason::Builtin(LineRole::AutoNotice),
+                        text: notice.to_string(),
+                    });
+                    lines.push(body.trim_end());
+                } else {
+                    lines.push(&line.text);
                 }
-                !hit
-            })
-            .collect();
+                continue;
+            }
+            if role == Some(LineRole::AutoNotice) {
+                let family = classify::notice_family(&classify::fold(&line.text))
+                    .unwrap_or(NoticeFamily::UneditedSyndicated);
+                let position = match index {
+                    0 if total > 1 => Position::Start,
+                    i if i + 1 == total => Position::End,
+                    _ => Position::Middle,
+                };
+                notices.push(Notice { family, text: line.text.clone(), position });
+            }
+            index += 1;
+            let reason = match role {
+                Some(role) if settings.boilerplate => Some(RemovalReason::Builtin(role)),
+                _ if settings.extra_patterns.iter().any(|re| re.is_match(&line.text)) => {
+                    Some(RemovalReason::UserPattern)
+                }
+                _ => None,
+            };
+            match reason {
+                Some(reason) => removed.push(RemovedLine { reason, text: line.text.clone() }),
+                None => lines.push(&line.text),
+            }
+        }
         if !lines.is_empty() {
             kept.push(lines.join("\n"));
         }
@@ -101,6 +171,7 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
             html,
         },
         removed,
+        notices,
     }
 }
 
@@ -110,8 +181,19 @@ fn looks_like_html(s: &str) -> bool {
     b.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
 }
 
+/// One line of a block, with the number of non-space characters that were link text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Line {
+    text: String,
+    link_chars: usize,
+}
+
+fn lines_of(block: &str) -> Vec<Line> {
+    block.lines().map(|l| Line { text: l.to_string(), link_chars: 0 }).collect()
+}
+
 /// Plain text: blank lines separate paragraphs; entities are still decoded.
-fn plain_blocks(s: &str) -> Vec<String> {
+fn plain_blocks(s: &str) -> Vec<Vec<Line>> {
     let mut blocks = Vec::new();
     let mut current = String::new();
     for line in s.lines() {
@@ -128,6 +210,7 @@ fn plain_blocks(s: &str) -> Vec<String> {
         .into_iter()
         .map(|b| if b.contains('&') { inline_text(&b) } else { b })
         .filter(|b| !b.is_empty())
+        .map(|b| lines_of(&b))
         .collect()
 }
 
@@ -211,38 +294,23 @@ fn is_skipped(name: &str) -> bool {
     )
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 enum Break {
+    #[default]
     None,
     Line,
     Para,
 }
 
-/// HTML to blocks (paragraphs); lines inside a block are separated by `\n`.
-fn html_blocks(html: &str) -> Vec<String> {
+/// HTML to blocks (paragraphs) of lines, each line with its link-text share.
+fn html_blocks(html: &str) -> Vec<Vec<Line>> {
     let doc = Html::parse_fragment(html);
-    let mut blocks: Vec<String> = Vec::new();
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    let mut pending = Break::None;
+    let mut b = BlockBuilder::default();
     // Depth inside a skipped element; text is ignored while > 0. Iterative traversal: hostile
     // documents nest deeply, and recursion would overflow the stack.
     let mut skip_depth = 0usize;
     let mut pre_depth = 0usize;
-
-    let flush = |pending: Break, line: &mut String, lines: &mut Vec<String>, blocks: &mut Vec<String>| {
-        if pending >= Break::Line {
-            let l = normalize_line(line);
-            if !l.is_empty() {
-                lines.push(l);
-            }
-            line.clear();
-        }
-        if pending == Break::Para && !lines.is_empty() {
-            blocks.push(lines.join("\n"));
-            lines.clear();
-        }
-    };
+    let mut link_depth = 0usize;
 
     for edge in doc.tree.root().traverse() {
         match edge {
@@ -253,34 +321,37 @@ fn html_blocks(html: &str) -> Vec<String> {
                         skip_depth += 1;
                         continue;
                     }
-                    if name == "pre" {
-                        pre_depth += 1;
+                    match name {
+                        "pre" => pre_depth += 1,
+                        "a" => link_depth += 1,
+                        _ => {}
                     }
                     if is_block(name) {
-                        pending = pending.max(Break::Para);
+                        b.pending = b.pending.max(Break::Para);
                     } else if is_line(name) {
-                        pending = pending.max(Break::Line);
-                    } else if name == "img" {
-                        // Alt text is not article text; images are kept in the sanitized HTML.
+                        b.pending = b.pending.max(Break::Line);
                     }
                 }
                 Node::Text(t) if skip_depth == 0 => {
-                    if pending != Break::None && !t.trim().is_empty() {
-                        flush(pending, &mut line, &mut lines, &mut blocks);
-                        pending = Break::None;
+                    if b.pending != Break::None && !t.trim().is_empty() {
+                        b.flush(b.pending);
+                        b.pending = Break::None;
                     }
-                    if pre_depth > 0 {
-                        // Preformatted text keeps its line breaks.
-                        let mut first = true;
-                        for part in t.split('\n') {
-                            if !first {
-                                flush(Break::Line, &mut line, &mut lines, &mut blocks);
+                    let mut first = true;
+                    for part in t.split('\n') {
+                        // Preformatted text keeps its line breaks; elsewhere a newline is a space.
+                        if !first {
+                            if pre_depth > 0 {
+                                b.flush(Break::Line);
+                            } else {
+                                b.line.push(' ');
                             }
-                            line.push_str(part);
-                            first = false;
                         }
-                    } else {
-                        line.push_str(t);
+                        b.line.push_str(part);
+                        if link_depth > 0 {
+                            b.link_chars += part.chars().filter(|c| !c.is_whitespace()).count();
+                        }
+                        first = false;
                     }
                 }
                 _ => {}
@@ -292,22 +363,51 @@ fn html_blocks(html: &str) -> Vec<String> {
                         skip_depth -= 1;
                         continue;
                     }
-                    if name == "pre" {
-                        pre_depth = pre_depth.saturating_sub(1);
+                    match name {
+                        "pre" => pre_depth = pre_depth.saturating_sub(1),
+                        "a" => link_depth = link_depth.saturating_sub(1),
+                        _ => {}
                     }
                     if is_block(name) {
-                        pending = pending.max(Break::Para);
+                        b.pending = b.pending.max(Break::Para);
                     } else if is_line(name) && name != "br" {
-                        pending = pending.max(Break::Line);
+                        b.pending = b.pending.max(Break::Line);
                     } else if matches!(name, "td" | "th") {
-                        line.push(' ');
+                        b.line.push(' ');
                     }
                 }
             }
         }
     }
-    flush(Break::Para, &mut line, &mut lines, &mut blocks);
-    blocks
+    b.flush(Break::Para);
+    b.blocks
+}
+
+/// Accumulates text into lines and lines into blocks.
+#[derive(Debug, Default)]
+struct BlockBuilder {
+    blocks: Vec<Vec<Line>>,
+    lines: Vec<Line>,
+    line: String,
+    link_chars: usize,
+    pending: Break,
+}
+
+impl BlockBuilder {
+    fn flush(&mut self, brk: Break) {
+        if brk >= Break::Line {
+            let text = normalize_line(&self.line);
+            if !text.is_empty() {
+                let visible = text.chars().filter(|c| !c.is_whitespace()).count();
+                self.lines.push(Line { text, link_chars: self.link_chars.min(visible) });
+            }
+            self.line.clear();
+            self.link_chars = 0;
+        }
+        if brk == Break::Para && !self.lines.is_empty() {
+            self.blocks.push(std::mem::take(&mut self.lines));
+        }
+    }
 }
 
 /// One line of text: NFC, spaces folded, zero-width and control characters dropped, trimmed.
@@ -446,7 +546,7 @@ mod tests {
     }
 
     fn settings() -> CleanSettings<'static> {
-        CleanSettings { extra_patterns: &[], lang_hint: None }
+        CleanSettings { boilerplate: true, extra_patterns: &[], lang_hint: None }
     }
 
     #[test]
@@ -496,14 +596,47 @@ mod tests {
     #[test]
     fn user_patterns_remove_lines_and_record_them() {
         let re = [Regex::new("(?i)^read more").expect("valid")];
-        let s = CleanSettings { extra_patterns: &re, lang_hint: Some("id") };
-        let c = clean(&item("<p>Story.</p><p>Read more: elsewhere</p>"), &s);
+        let s = CleanSettings { boilerplate: true, extra_patterns: &re, lang_hint: Some("id") };
+        let c = clean(&item("<p>Story.</p><p>READ MORE please, it is good</p>"), &s);
         assert_eq!(c.item.text, "Story.");
         assert_eq!(
             c.removed,
-            vec![RemovedLine { reason: RemovalReason::UserPattern, text: "Read more: elsewhere".into() }]
+            vec![RemovedLine {
+                reason: RemovalReason::UserPattern,
+                text: "READ MORE please, it is good".into()
+            }]
         );
         assert_eq!(c.item.lang.as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn boilerplate_is_removed_and_the_notice_handed_to_flag() {
+        let html = "<p>2 min read</p><p><b>New Delhi:</b> The plan was announced on Tuesday.</p>\
+            <p>Baca juga: <a href=\"/x\">Another story</a></p><p>Farmers asked for compensation.</p>\
+            <p><i>(This story has not been edited by Example staff and is auto-generated from a syndicated feed.)</i></p>";
+        let c = clean(&item(html), &settings());
+        assert_eq!(
+            c.item.text,
+            "New Delhi: The plan was announced on Tuesday.\n\nFarmers asked for compensation."
+        );
+        let reasons: Vec<&str> = c.removed.iter().map(|r| r.reason.as_str()).collect();
+        assert_eq!(reasons, ["reading_time", "teaser", "auto_notice"]);
+        assert_eq!(c.notices.len(), 1);
+        assert_eq!(c.notices[0].position, Position::End);
+        // With the built-in set off nothing is removed, but the notice is still found.
+        let off = CleanSettings { boilerplate: false, ..settings() };
+        let c = clean(&item(html), &off);
+        assert!(c.removed.is_empty() && c.item.text.contains("2 min read"));
+        assert_eq!(c.notices.len(), 1);
+    }
+
+    #[test]
+    fn a_spliced_notice_is_cut_from_its_paragraph() {
+        let html = "<p>Police urged job seekers to verify recruiters. (ANI) (This is an unedited and auto-generated \
+            story from Syndicated News feed, Example Staff may not have modified or edited the content body)</p>";
+        let c = clean(&item(html), &settings());
+        assert_eq!(c.item.text, "Police urged job seekers to verify recruiters. (ANI)");
+        assert!(c.notices[0].text.starts_with("(This is an unedited"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod fetch;
 pub mod parse;
+pub mod classify;
 pub mod clean;
 pub mod flag;
 pub mod dedup;
@@ -30,10 +31,11 @@ impl<'a> ItemSettings<'a> {
     pub fn for_feed(config: &'a Config, feed: &'a FeedConfig) -> Self {
         ItemSettings {
             clean: clean::CleanSettings {
+                boilerplate: feed.clean.boilerplate,
                 extra_patterns: &feed.clean.extra_patterns,
                 lang_hint: feed.lang.as_deref(),
             },
-            flag: flag::FlagSettings { rules: &config.flag.rules },
+            flag: flag::FlagSettings { rules: &config.flag.rules, builtin: feed.flag.builtin },
             action: feed.flag.action,
         }
     }

@@ -106,6 +106,8 @@ async fn the_shipped_default_config_runs_offline() {
     assert_eq!(counts.get("ok"), Some(&4), "{summary}");
     assert_eq!(counts.get("failed"), Some(&0), "{summary}");
     assert!(counts.get("new").copied().unwrap_or(0) >= 8, "{summary}");
+    // The samples carry an English, an Indonesian and a Spanish auto-generated notice.
+    assert_eq!(counts.get("flagged"), Some(&3), "{summary}");
     assert!(dst.join("feedsieve.db").is_file(), "database created next to the config");
 
     let out = run(&["export"]).await.expect("binary runs");

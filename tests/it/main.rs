@@ -20,3 +20,4 @@ mod ingest;
 mod fetch_safety;
 mod daemon;
 mod flagging;
+mod corpus;

@@ -1,0 +1,458 @@
+//! Line roles: which lines of an item's text are not article text, and what they are.
+//! Pure: no I/O. Computed once per line by `clean`; `clean` removes the classified lines and
+//! `flag` reads the same classification (a removed auto-generated notice is still evidence).
+//!
+//! Rules match a line's *role*, recognised from its structure, not one known sentence:
+//!
+//! | role | structure |
+//! | --- | --- |
+//! | [`LineRole::Teaser`] | a "read also"-type label (multilingual) at the start of a line, followed by a separator or by link text; a bare label heading makes the link-only lines after it teasers too |
+//! | [`LineRole::ReadingTime`] | a short line with a number, a minutes word and a reading word |
+//! | [`LineRole::Timestamp`] | a short line starting with an "updated/published" label and holding a digit |
+//! | [`LineRole::Prompt`] | a short line with a follow/subscribe/share/join verb and a channel (Google News, WhatsApp, newsletter, "this article") |
+//! | [`LineRole::Credit`] | a short "with inputs from agencies"-type line, or only agency names |
+//! | [`LineRole::Byline`] | a short line of `Label: Name` pairs (author, editor, reporter) |
+//! | [`LineRole::FeedFooter`] | "The post … appeared first on …" and its relatives |
+//! | [`LineRole::AutoNotice`] | the line speaks of itself (this story / in brackets) and says it was not edited by staff and comes from a feed or agency, or that it was generated automatically |
+//!
+//! A line that only *starts* like boilerplate ("Read also the report by …", "Share prices rose")
+//! has none of these structures and stays. The vocabulary lives in [`vocab`]; adding a language
+//! means adding its words there.
+
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use unicode_normalization::UnicodeNormalization;
+
+mod vocab;
+
+/// What a non-article line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LineRole {
+    Teaser,
+    ReadingTime,
+    Timestamp,
+    Prompt,
+    Credit,
+    Byline,
+    FeedFooter,
+    /// An auto-generated / unedited-syndication notice (the flag stage's evidence).
+    AutoNotice,
+}
+
+impl LineRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineRole::Teaser => "teaser",
+            LineRole::ReadingTime => "reading_time",
+            LineRole::Timestamp => "timestamp",
+            LineRole::Prompt => "prompt",
+            LineRole::Credit => "credit",
+            LineRole::Byline => "byline",
+            LineRole::FeedFooter => "feed_footer",
+            LineRole::AutoNotice => "auto_notice",
+        }
+    }
+}
+
+/// Which family of auto-generated notice a line belongs to (the flag rule id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeFamily {
+    /// "(This story has not been edited by … staff and is auto-generated from a syndicated feed.)"
+    UneditedSyndicated,
+    /// "This article was generated automatically …", AI / automation production notices.
+    Automated,
+}
+
+impl NoticeFamily {
+    pub fn rule_id(self) -> &'static str {
+        match self {
+            NoticeFamily::UneditedSyndicated => "builtin:unedited-syndicated",
+            NoticeFamily::Automated => "builtin:automated",
+        }
+    }
+}
+
+/// A line with what the HTML said about it.
+#[derive(Debug, Clone, Copy)]
+pub struct LineInfo<'a> {
+    pub text: &'a str,
+    /// Characters of `text` that were inside `<a>` elements.
+    pub link_chars: usize,
+}
+
+/// Case- and accent-insensitive form used for matching: NFKD, Latin combining accents dropped,
+/// lowercased, curly quotes and apostrophes straightened, whitespace folded.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.nfkd() {
+        if ('\u{300}'..='\u{36f}').contains(&c) {
+            continue;
+        }
+        let c = match c {
+            '\u{2018}' | '\u{2019}' | '\u{02bc}' | '`' | '\u{b4}' => '\'',
+            '\u{201c}' | '\u{201d}' | '\u{ab}' | '\u{bb}' | '\u{201e}' => '"',
+            c if c.is_whitespace() => ' ',
+            c => c,
+        };
+        if c == ' ' {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// A word list compiled into one automaton. Entries match whole words when they start / end with
+/// an ASCII letter or digit; an entry ending in `*` is a stem (no boundary needed at its end).
+/// Scripts written without spaces (CJK, Thai) match anywhere.
+struct Words {
+    ac: AhoCorasick,
+    /// Per pattern: (needs a word boundary before, needs one after).
+    bounds: Vec<(bool, bool)>,
+}
+
+impl Words {
+    fn new(words: &[&str]) -> Self {
+        let mut folded = Vec::with_capacity(words.len());
+        let mut bounds = Vec::with_capacity(words.len());
+        for w in words {
+            let (stem, open_end) = match w.strip_suffix('*') {
+                Some(s) => (s, true),
+                None => (*w, false),
+            };
+            let f = fold(stem);
+            let first = f.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+            let last = f.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+            bounds.push((first, last && !open_end));
+            folded.push(f);
+        }
+        #[allow(
+            clippy::expect_used,
+            reason = "built from our own constant word lists; every test run builds them"
+        )]
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&folded)
+            .expect("constant word lists always build an automaton");
+        Words { ac, bounds }
+    }
+
+    /// The leftmost (then longest) whole-word match in `s`. Overlapping search, so that a longer
+    /// pattern failing its boundary check ("automatica" in "automatically") does not hide a
+    /// shorter one that passes ("automatic*").
+    fn find(&self, s: &str) -> Option<aho_corasick::Match> {
+        self.ac
+            .find_overlapping_iter(s)
+            .filter(|m| {
+                let (left, right) =
+                    self.bounds.get(m.pattern().as_usize()).copied().unwrap_or((false, false));
+                let before_ok =
+                    !left || !s[..m.start()].chars().next_back().is_some_and(char::is_alphanumeric);
+                let after_ok = !right || !s[m.end()..].chars().next().is_some_and(char::is_alphanumeric);
+                before_ok && after_ok
+            })
+            .min_by_key(|m| (m.start(), std::cmp::Reverse(m.end())))
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        self.find(s).is_some()
+    }
+}
+
+struct Vocab {
+    teaser: Words,
+    minutes: Words,
+    reading: Words,
+    timestamp: Words,
+    verb: Words,
+    channel: Words,
+    platform: Words,
+    share_self: Words,
+    credit: Words,
+    byline: Words,
+    footer: Vec<regex::Regex>,
+    self_ref: Words,
+    self_lead: Words,
+    neg_edit: Words,
+    staff: Words,
+    syndicated: Words,
+    automatic: Words,
+    generated: Words,
+}
+
+static VOCAB: LazyLock<Vocab> = LazyLock::new(|| Vocab {
+    teaser: Words::new(vocab::TEASER_LABELS),
+    minutes: Words::new(vocab::MINUTES),
+    reading: Words::new(vocab::READING),
+    timestamp: Words::new(vocab::TIMESTAMP_LABELS),
+    verb: Words::new(vocab::PROMPT_VERBS),
+    channel: Words::new(vocab::PROMPT_CHANNELS),
+    platform: Words::new(vocab::PROMPT_PLATFORMS),
+    share_self: Words::new(vocab::SHARE_SELF),
+    credit: Words::new(vocab::CREDIT_LEADS),
+    byline: Words::new(vocab::BYLINE_LABELS),
+    footer: vocab::FEED_FOOTERS.iter().filter_map(|p| regex::Regex::new(p).ok()).collect(),
+    self_ref: Words::new(vocab::SELF_REFERENCE),
+    self_lead: Words::new(vocab::SELF_LEADS),
+    neg_edit: Words::new(vocab::NEGATED_EDIT),
+    staff: Words::new(vocab::STAFF),
+    syndicated: Words::new(vocab::SYNDICATED),
+    automatic: Words::new(vocab::AUTOMATIC),
+    generated: Words::new(vocab::GENERATED),
+});
+
+/// Characters that decorate the start of a boilerplate line: bullets, arrows, brackets, bold marks.
+fn is_decoration(c: char) -> bool {
+    matches!(
+        c,
+        '*' | '>'
+            | '»'
+            | '›'
+            | '•'
+            | '·'
+            | '-'
+            | '–'
+            | '—'
+            | '['
+            | '('
+            | '|'
+            | '#'
+            | '►'
+            | '▶'
+            | '→'
+            | '"'
+            | '\''
+            | ' '
+    )
+}
+
+/// Separators between a label and what it introduces.
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ':' | '：' | '|' | '-' | '–' | '—' | '»' | '›' | '>' | '/' | '•' | '.' | ',' | '►' | '▶' | '→'
+    )
+}
+
+/// Words in a line; scripts written without spaces (CJK, Thai) count one word per two characters.
+fn word_count(s: &str) -> usize {
+    let unspaced = s
+        .chars()
+        .filter(|c| matches!(*c as u32, 0x0E00..=0x0E7F | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF))
+        .count();
+    s.split_whitespace().count() + unspaced / 2
+}
+
+/// `needles` matches at the very start of `s` (after decorations); returns the rest.
+fn strip_label<'s>(words: &Words, s: &'s str) -> Option<&'s str> {
+    let trimmed = s.trim_start_matches(is_decoration);
+    let m = words.find(trimmed)?;
+    (m.start() == 0).then(|| &trimmed[m.end()..])
+}
+
+/// Classifies each line of an item, in order. `lines` are the text lines (blank-line paragraph
+/// breaks already removed) with their link share.
+pub fn classify_lines(lines: &[LineInfo<'_>]) -> Vec<Option<LineRole>> {
+    let mut roles = Vec::with_capacity(lines.len());
+    // After a bare teaser heading ("Related stories"), following link-only lines are teasers.
+    let mut in_teaser_list = false;
+    for line in lines {
+        let mut role = classify(line);
+        if role.is_none() && in_teaser_list && is_link_line(line) {
+            role = Some(LineRole::Teaser);
+        }
+        in_teaser_list = match role {
+            Some(LineRole::Teaser) => in_teaser_list || is_bare_teaser_label(line.text),
+            _ => false,
+        };
+        roles.push(role);
+    }
+    roles
+}
+
+fn is_link_line(line: &LineInfo<'_>) -> bool {
+    let chars = line.text.chars().count();
+    chars > 0 && line.link_chars * 10 >= chars * 8 && word_count(line.text) <= 30
+}
+
+fn is_bare_teaser_label(text: &str) -> bool {
+    let f = fold(text);
+    strip_label(&VOCAB.teaser, &f)
+        .is_some_and(|rest| rest.trim_matches(|c: char| is_separator(c) || c == ' ').is_empty())
+}
+
+/// The role of one line, or `None` for article text.
+pub fn classify(line: &LineInfo<'_>) -> Option<LineRole> {
+    let text = line.text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let f = fold(text);
+    let words = word_count(&f);
+    if words <= 70 && notice_family(&f).is_some() {
+        // A real paragraph with a bracketed notice spliced onto its end is not a notice line;
+        // `clean` cuts the notice off and keeps the paragraph.
+        let spliced = trailing_notice(text).is_some_and(|at| word_count(&text[..at]) >= 5);
+        return (!spliced).then_some(LineRole::AutoNotice);
+    }
+    if words <= 30 && is_teaser(line, &f) {
+        return Some(LineRole::Teaser);
+    }
+    if words <= 8
+        && f.chars().any(|c| c.is_ascii_digit())
+        && VOCAB.minutes.is_match(&f)
+        && VOCAB.reading.is_match(&f)
+    {
+        return Some(LineRole::ReadingTime);
+    }
+    if words <= 14 && f.chars().any(|c| c.is_numeric()) && is_timestamp(&f) {
+        return Some(LineRole::Timestamp);
+    }
+    if words <= 25 && is_prompt(&f, words) {
+        return Some(LineRole::Prompt);
+    }
+    if words <= 10 && is_credit(&f) {
+        return Some(LineRole::Credit);
+    }
+    if words <= 16 && is_byline(&f) {
+        return Some(LineRole::Byline);
+    }
+    if words <= 40 && VOCAB.footer.iter().any(|re| re.is_match(&f)) {
+        return Some(LineRole::FeedFooter);
+    }
+    None
+}
+
+fn is_teaser(line: &LineInfo<'_>, folded: &str) -> bool {
+    let Some(rest) = strip_label(&VOCAB.teaser, folded) else { return false };
+    let rest_trim = rest.trim_start();
+    if rest_trim.is_empty() {
+        // A bare label ("Related articles") is a heading of a teaser list.
+        return true;
+    }
+    if rest_trim.starts_with(is_separator) {
+        return true;
+    }
+    // No separator: a teaser only when what follows the label is a link ("À lire aussi <a>…</a>").
+    let rest_chars = rest_trim.chars().count();
+    line.link_chars * 10 >= rest_chars * 7
+}
+
+/// "Updated: May 6, 2024", "Publié le 09/05/2024": the label, then a separator, a date
+/// preposition or a digit (so "Published figures show 5% growth" stays).
+fn is_timestamp(f: &str) -> bool {
+    let Some(rest) = strip_label(&VOCAB.timestamp, f) else { return false };
+    let rest = rest.trim_start();
+    rest.starts_with(is_separator)
+        || rest.starts_with(|c: char| c.is_numeric())
+        || ["on ", "at ", "le ", "el ", "em ", "am ", "pada ", "il ", "op ", "в "]
+            .iter()
+            .any(|p| rest.starts_with(p))
+        || !rest.starts_with(|c: char| c.is_alphabetic())
+}
+
+/// A call to action: an imperative verb opening the line with a channel, or a named platform with
+/// a verb anywhere (Hindi and Japanese put the verb last), or a bare short "Share this".
+fn is_prompt(f: &str, words: usize) -> bool {
+    let v = &*VOCAB;
+    // The channel must follow the opening verb closely: "Download the app", not "Share prices
+    // rose after the app was approved".
+    let opening = || f.split_whitespace().take(7).collect::<Vec<_>>().join(" ");
+    (strip_label(&v.verb, f).is_some() && {
+        let head = opening();
+        v.channel.is_match(&head) || v.platform.is_match(&head)
+    }) || (v.platform.is_match(f) && v.verb.is_match(f))
+        || (words <= 6 && strip_label(&v.share_self, f).is_some())
+}
+
+fn is_credit(f: &str) -> bool {
+    let inner = f.trim_matches(|c: char| !c.is_alphanumeric());
+    let is_agency_word = |w: &str| {
+        vocab::AGENCIES.contains(&w)
+            || ["agenc", "agentur", "agensi", "ajans"].iter().any(|p| w.starts_with(p))
+    };
+    let has_agency = inner.split(|c: char| !c.is_alphanumeric()).any(|w| is_agency_word(w) || w == "inputs");
+    if !has_agency {
+        return false;
+    }
+    if strip_label(&VOCAB.credit, inner).is_some() {
+        return true;
+    }
+    // Only agency names and separators: "(AFP)", "AP / Reuters".
+    inner
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .all(|w| is_agency_word(w) || vocab::CREDIT_FILLERS.contains(&w))
+}
+
+fn is_byline(f: &str) -> bool {
+    let Some(rest) = strip_label(&VOCAB.byline, f) else { return false };
+    // "Penulis: X | Editor: Y", "Reporting by X; Editing by Y": a label, then names, no sentence.
+    let rest = rest.trim_start();
+    (rest.starts_with(':') || rest.starts_with('：') || f.contains(" by "))
+        && !rest.trim_end_matches('.').contains(". ")
+}
+
+/// The notice family of a (folded) line, if it is an auto-generated / unedited notice.
+pub fn notice_family(f: &str) -> Option<NoticeFamily> {
+    let v = &*VOCAB;
+    let bracketed = {
+        let t = f.trim_end_matches(['.', ' ', '*']);
+        (t.starts_with('(') && t.ends_with(')')) || (t.starts_with('[') && t.ends_with(']'))
+    };
+    let unbracketed = f.trim_start_matches(['(', '[', ' ', '*']);
+    let speaks_of_itself =
+        bracketed || v.self_ref.is_match(f) || strip_label(&v.self_lead, unbracketed).is_some();
+    if !speaks_of_itself {
+        return None;
+    }
+    if v.neg_edit.is_match(f)
+        && (v.staff.is_match(f) || v.syndicated.is_match(f))
+        && (v.syndicated.is_match(f) || v.automatic.is_match(f))
+    {
+        return Some(NoticeFamily::UneditedSyndicated);
+    }
+    if v.automatic.is_match(f) && v.generated.is_match(f) && word_count(f) <= 45 {
+        return Some(NoticeFamily::Automated);
+    }
+    None
+}
+
+/// A notice spliced onto the end of a paragraph ("… the helpline. (ANI) (This is an unedited …)"):
+/// the byte offset where the trailing bracketed notice starts, if there is one.
+pub fn trailing_notice(text: &str) -> Option<usize> {
+    let t = text.trim_end();
+    if !t.ends_with(')') && !t.ends_with(").") && !t.ends_with(']') {
+        return None;
+    }
+    // Try each opening bracket from the right; the notice is the last bracketed group.
+    let mut depth = 0i32;
+    for (i, c) in t.char_indices().rev() {
+        match c {
+            ')' | ']' => depth += 1,
+            '(' | '[' => {
+                depth -= 1;
+                if depth == 0 {
+                    if i == 0 {
+                        return None; // the whole line: classified as a line, not spliced
+                    }
+                    let f = fold(&t[i..]);
+                    return (word_count(&f) <= 70 && notice_family(&f).is_some()).then_some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

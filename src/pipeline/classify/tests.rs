@@ -1,0 +1,147 @@
+use super::*;
+
+fn role(text: &str) -> Option<LineRole> {
+    classify(&LineInfo { text, link_chars: 0 })
+}
+
+fn linked(label: &str, link: &str) -> Option<LineRole> {
+    let text = format!("{label} {link}");
+    classify(&LineInfo { text: &text, link_chars: link.chars().filter(|c| !c.is_whitespace()).count() })
+}
+
+#[test]
+fn teasers_in_many_languages() {
+    for line in [
+        "Also Read: Bengaluru Metro Yellow Line Gets Safety Nod",
+        "READ MORE: Monsoon Likely To Reach Kerala",
+        "ALSO READ | Rupee Gains 12 Paise",
+        "Baca juga: Cara memesan tiket kapal feri",
+        "Sujet a lire : Les meilleures destinations",
+        "Cela peut vous intéresser : Comment choisir",
+        "Lee también: India acelera la construcción",
+        "Lesen Sie auch: So finden Sie günstige Bahntickets",
+        "Leia também: Defesa Civil emite alerta",
+        "Leggi anche: Il nuovo stadio",
+        "Lees ook: Nieuwe bruggen in Utrecht",
+        "Czytaj też: Nowe linie tramwajowe",
+        "Читайте также: Новые правила",
+        "यह भी पढ़ें: बाढ़ पीड़ितों के लिए राहत पैकेज",
+        "اقرأ أيضا: خطة جديدة للنقل",
+        "延伸阅读：新的铁路线",
+        "» Related: Port strike ends",
+    ] {
+        assert_eq!(role(line), Some(LineRole::Teaser), "{line}");
+    }
+    assert_eq!(linked("À lire aussi", "Orages : les conseils pour se protéger"), Some(LineRole::Teaser));
+}
+
+#[test]
+fn sentences_that_start_like_boilerplate_stay() {
+    for line in [
+        "\"Read also the report by the city auditor, which found that a third of meter revenue was spent,\" one said.",
+        "Baca juga aturan baru yang diterbitkan kementerian pekan lalu sebelum mengajukan izin.",
+        "Lire aussi le rapport de la Cour des comptes permet de comprendre le déficit.",
+        "Lesen Sie auch das Kleingedruckte, bevor Sie unterschreiben, rät die Verbraucherzentrale.",
+        "Share prices rose 4 per cent after the app was approved by regulators.",
+        "Follow-up inspections found 12 more violations at the plant.",
+        "Published figures show 5% growth in the third quarter.",
+        "Related parties must disclose their holdings, the regulator said.",
+        "Con la llegada de la primavera, los precios de la fruta bajan de nuevo.",
+        "Editors we spoke to defended the practice. Agency copy from PTI is already edited by the agency.",
+        "On some sites it says the story has not been edited by staff and is auto-generated from a syndicated feed.",
+        "This story has been updated with comments from the ministry.",
+        "Edited by John Smith and published by the university press in 2021, the book won a prize.",
+        "本报讯 这条新的铁路线将于2026年通车，全程阅读时间约10分钟的报告显示投资巨大。",
+    ] {
+        assert_eq!(role(line), None, "{line}");
+    }
+}
+
+#[test]
+fn reading_time_timestamps_prompts_credits_bylines_footers() {
+    let cases = [
+        ("2 min read", LineRole::ReadingTime),
+        ("Reading time: 4 minutes", LineRole::ReadingTime),
+        ("Temps de lecture : 2 min", LineRole::ReadingTime),
+        ("Lesezeit: 3 Minuten", LineRole::ReadingTime),
+        ("Waktu baca: 2 menit", LineRole::ReadingTime),
+        ("Updated: May 6, 2024, 09:12 IST", LineRole::Timestamp),
+        ("Publié le 09/05/2024 19:42", LineRole::Timestamp),
+        ("Actualizado: 12/06/2024 14:30", LineRole::Timestamp),
+        ("Follow us on Google News", LineRole::Prompt),
+        ("Click here to join our WhatsApp channel for the latest updates.", LineRole::Prompt),
+        ("Subscribe to our newsletter for daily updates.", LineRole::Prompt),
+        ("Share this article", LineRole::Prompt),
+        ("Ikuti kami di Google News", LineRole::Prompt),
+        ("Suivez-nous sur Google Actualités", LineRole::Prompt),
+        ("हमें गूगल न्यूज़ पर फॉलो करें", LineRole::Prompt),
+        ("(With inputs from agencies)", LineRole::Credit),
+        ("Avec AFP", LineRole::Credit),
+        ("Mit Material von dpa", LineRole::Credit),
+        ("Con información de agencias", LineRole::Credit),
+        ("(AP)", LineRole::Credit),
+        ("Penulis: Dedi Kurniawan | Editor: Sari Wulandari", LineRole::Byline),
+        ("Reporting by Jane Doe; Editing by John Roe", LineRole::Byline),
+        (
+            "The post University researchers map groundwater appeared first on Agri Chronicle.",
+            LineRole::FeedFooter,
+        ),
+        ("Artikel ini telah tayang di Kompas.com dengan judul \"Banjir\".", LineRole::FeedFooter),
+    ];
+    for (line, expected) in cases {
+        assert_eq!(role(line), Some(expected), "{line}");
+    }
+}
+
+#[test]
+fn notices_by_structure_in_many_languages() {
+    let unedited = [
+        "(This story has not been edited by NDTV staff and is auto-generated from a syndicated feed.)",
+        "(Except for the headline, this story has not been edited by Example Times staff and is published from a syndicated feed.)",
+        "(Only the headline and picture of this report may have been reworked by the Business Standard staff; the rest of the content is auto-generated from a syndicated feed.)",
+        "(This is an unedited and auto-generated story from Syndicated News feed, LatestLY Staff may not have modified or edited the content body)",
+        "(Cerita ini belum diedit oleh staf dan dibuat secara otomatis dari feed sindikasi.)",
+        "(Cette histoire n'a pas été modifiée par le personnel de NDTV et est générée automatiquement à partir d'un flux syndiqué.)",
+        "(Esta historia no ha sido editada por el personal de NDTV y se genera automáticamente a partir de un feed sindicado.)",
+        "(Esta notícia não foi editada pela redação e é publicada automaticamente a partir de um feed de agência.)",
+        "Direkt aus dem dpa-Newskanal: Dieser Text wurde automatisch von der Deutschen Presse-Agentur (dpa) übernommen und von der SZ-Redaktion nicht bearbeitet.",
+        "(इस खबर को एनडीटीवी टीम ने संपादित नहीं किया है, यह सिंडीकेट फीड से सीधे प्रकाशित की गई है।)",
+        "(Questo articolo non è stato modificato dalla redazione ed è generato automaticamente da un flusso di agenzia.)",
+        "(Dit artikel is niet bewerkt door de redactie en automatisch gegenereerd uit een persbureau-feed.)",
+        "(Эта новость не была отредактирована редакцией и автоматически сгенерирована из ленты агентства.)",
+        "(Bu haber editörlerimiz tarafından düzenlenmemiştir ve ajans akışından otomatik olarak yayınlanmıştır.)",
+        "（本文未经编辑，由聚合供稿自动生成。）",
+    ];
+    for line in unedited {
+        let f = fold(line);
+        assert_eq!(notice_family(&f), Some(NoticeFamily::UneditedSyndicated), "{line}");
+        assert_eq!(role(line), Some(LineRole::AutoNotice), "{line}");
+    }
+    for line in [
+        "Dieser Text wurde automatisch generiert.",
+        "This article was generated automatically from official data.",
+        "This story was produced by an automated system.",
+        "Artikel ini dibuat secara otomatis.",
+    ] {
+        assert_eq!(notice_family(&fold(line)), Some(NoticeFamily::Automated), "{line}");
+    }
+}
+
+#[test]
+fn a_bare_heading_makes_the_following_link_lines_teasers() {
+    let lines = [
+        LineInfo { text: "Related stories", link_chars: 0 },
+        LineInfo { text: "Port strike ends after deal", link_chars: 24 },
+        LineInfo { text: "Dockers return to work", link_chars: 19 },
+        LineInfo { text: "The ministry said the port would reopen.", link_chars: 0 },
+    ];
+    assert_eq!(
+        classify_lines(&lines),
+        vec![Some(LineRole::Teaser), Some(LineRole::Teaser), Some(LineRole::Teaser), None]
+    );
+}
+
+#[test]
+fn folding_ignores_case_accents_and_quotes() {
+    assert_eq!(fold("À LIRE  Aussi’s"), "a lire aussi's");
+}
