@@ -151,8 +151,13 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
         .then(|| sanitize_html(body, base.as_ref()))
         .filter(|h| !h.trim().is_empty());
 
-    let lang =
-        settings.lang_hint.map(str::to_owned).or_else(|| raw.feed_language.as_deref().and_then(iso639_1));
+    // The feed's configured `lang` is the operator's word; otherwise the text decides when
+    // detection is reliable; otherwise the language the feed declares.
+    let lang = settings
+        .lang_hint
+        .map(str::to_owned)
+        .or_else(|| detect_language(&text))
+        .or_else(|| raw.feed_language.as_deref().and_then(iso639_1));
 
     let author = (!raw.authors.is_empty())
         .then(|| raw.authors.iter().map(|a| inline_text(a)).collect::<Vec<_>>().join(", "));
@@ -517,6 +522,15 @@ pub fn canonical_url(link: &str) -> Option<String> {
     Some(u.to_string())
 }
 
+/// ISO 639-1 code of the text's language, when whatlang is confident.
+pub fn detect_language(text: &str) -> Option<String> {
+    if text.chars().filter(|c| c.is_alphabetic()).count() < 40 {
+        return None;
+    }
+    let info = whatlang::detect(text).filter(whatlang::Info::is_reliable)?;
+    isolang::Language::from_639_3(info.lang().code()).and_then(|l| l.to_639_1()).map(str::to_owned)
+}
+
 /// `en-US` / `EN` / `id_ID` to `en` / `en` / `id`; `None` for anything that is not a 639-1 code.
 pub fn iso639_1(tag: &str) -> Option<String> {
     let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
@@ -558,6 +572,22 @@ mod tests {
             &settings(),
         );
         assert_eq!(c.item.text, "One bold word.\n\nTwo\nlines\n\na\nb");
+    }
+
+    #[test]
+    fn language_is_detected_from_reliable_text_else_declared() {
+        let mut raw = item(
+            "<p>Die Bundesregierung hat am Dienstag neue Regeln für den Ausbau der Windkraft beschlossen, \
+            die den Bau von Anlagen in ganz Deutschland deutlich beschleunigen sollen.</p>",
+        );
+        raw.feed_language = Some("en".into());
+        assert_eq!(clean(&raw, &settings()).item.lang.as_deref(), Some("de"));
+        let short = item("<p>Ok.</p>");
+        assert_eq!(
+            clean(&short, &settings()).item.lang.as_deref(),
+            Some("en"),
+            "falls back to the feed's language"
+        );
     }
 
     #[test]
