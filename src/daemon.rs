@@ -242,7 +242,7 @@ async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, feed_id: i64) -> Re
         let items = std::mem::take(&mut feed_doc.items);
         let (changed, unchanged) = pipeline::store::changed_items(items, &known);
         pre_counts.unchanged = unchanged;
-        let settings = ItemSettings::for_feed(&config, &feed);
+        let settings = ItemSettings::for_feed(&config, &feed, Timestamp::now());
         let outcomes = changed.into_iter().map(|raw| pipeline::process(raw, &settings)).collect();
         Ok(Prepared { body, parsed: feed_doc, outcomes, pre_counts })
     });

@@ -16,7 +16,7 @@ pub mod dedup;
 pub mod store;
 
 use crate::config::{Config, FeedConfig, FlagAction};
-use crate::model::{Article, DropReason, ItemOutcome, RawItem};
+use crate::model::{Article, DropReason, ItemOutcome, RawItem, Timestamp};
 
 /// Everything the pure stages need for one feed's items.
 #[derive(Debug, Clone, Copy)]
@@ -28,12 +28,13 @@ pub struct ItemSettings<'a> {
 
 impl<'a> ItemSettings<'a> {
     /// The effective settings for `feed` (global config with the feed's overrides).
-    pub fn for_feed(config: &'a Config, feed: &'a FeedConfig) -> Self {
+    pub fn for_feed(config: &'a Config, feed: &'a FeedConfig, fetched_at: Timestamp) -> Self {
         ItemSettings {
             clean: clean::CleanSettings {
                 boilerplate: feed.clean.boilerplate,
                 extra_patterns: &feed.clean.extra_patterns,
                 lang_hint: feed.lang.as_deref(),
+                fetched_at: Some(fetched_at),
             },
             flag: flag::FlagSettings { rules: &config.flag.rules, builtin: feed.flag.builtin },
             action: feed.flag.action,

@@ -36,7 +36,7 @@ fn raw(html: &str) -> RawItem {
 }
 
 const SETTINGS: CleanSettings<'static> =
-    CleanSettings { boilerplate: true, extra_patterns: &[], lang_hint: None };
+    CleanSettings { boilerplate: true, extra_patterns: &[], lang_hint: None, fetched_at: None };
 
 #[test]
 fn cleaning_dev_set_removes_boilerplate_and_keeps_every_paragraph() {

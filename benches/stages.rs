@@ -1,0 +1,73 @@
+//! Throughput of the pure stages on realistic article HTML: the 41 articles of our cleaning
+//! corpus (`tests/fixtures/cleaning/dev.jsonl`), cleaned, flagged and keyed one after another.
+//! Run: `cargo bench --bench stages`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use feedsieve::model::RawItem;
+use feedsieve::pipeline::clean::{CleanSettings, clean};
+use feedsieve::pipeline::dedup::dedup_key;
+use feedsieve::pipeline::flag::{FlagSettings, flag};
+
+fn corpus() -> Vec<RawItem> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cleaning/dev.jsonl");
+    #[allow(clippy::disallowed_methods, reason = "a small fixture of our own")]
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| RawItem {
+            guid: v["id"].as_str().unwrap_or_default().to_string(),
+            guid_derived: false,
+            title: None,
+            link: Some("https://example.org/news/article".into()),
+            summary: None,
+            content: v["content_html"].as_str().map(str::to_owned),
+            authors: vec![],
+            published: None,
+            updated: None,
+            categories: vec![],
+            feed_language: None,
+            base_url: Some("https://example.org/news/article".into()),
+        })
+        .collect()
+}
+
+fn stages(c: &mut Criterion) {
+    let items = corpus();
+    assert!(!items.is_empty(), "the cleaning corpus fixture is missing");
+    let bytes: usize = items.iter().map(|i| i.content.as_deref().map_or(0, str::len)).sum();
+    let settings =
+        CleanSettings { boilerplate: true, extra_patterns: &[], lang_hint: None, fetched_at: None };
+    let cleaned: Vec<_> = items.iter().map(|i| clean(i, &settings)).collect();
+
+    let mut g = c.benchmark_group("stages");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("clean (41 articles)", |b| {
+        b.iter(|| {
+            for i in &items {
+                black_box(clean(black_box(i), &settings));
+            }
+        });
+    });
+    g.throughput(Throughput::Elements(items.len() as u64));
+    g.bench_function("flag (per article)", |b| {
+        b.iter(|| {
+            cleaned
+                .iter()
+                .filter(|c| flag(black_box(c), &FlagSettings { rules: &[], builtin: true }).is_some())
+                .count()
+        });
+    });
+    g.bench_function("dedup key (per article)", |b| {
+        b.iter(|| {
+            for c in &cleaned {
+                black_box(dedup_key(black_box(&c.item.text)));
+            }
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
