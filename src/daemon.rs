@@ -169,7 +169,8 @@ pub async fn poll_feed(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> Polle
                     tracing::info!(
                         feed = %feed.url, new = pre_counts.new, updated = pre_counts.updated,
                         unchanged = pre_counts.unchanged, flagged = pre_counts.flagged,
-                        dropped = pre_counts.dropped_total(), next_poll = %next, "feed stored"
+                        dropped = pre_counts.dropped_total(), removed_lines = ?pre_counts.removed_lines,
+                        next_poll = %next, "feed stored"
                     );
                     Polled {
                         outcome: FeedOutcome::Stored(pre_counts),
@@ -243,7 +244,8 @@ async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, feed_id: i64) -> Re
         let (changed, unchanged) = pipeline::store::changed_items(items, &known);
         pre_counts.unchanged = unchanged;
         let settings = ItemSettings::for_feed(&config, &feed, Timestamp::now());
-        let outcomes = changed.into_iter().map(|raw| pipeline::process(raw, &settings)).collect();
+        let outcomes =
+            changed.into_iter().map(|raw| pipeline::process(raw, &settings, &mut pre_counts)).collect();
         Ok(Prepared { body, parsed: feed_doc, outcomes, pre_counts })
     });
     match task.await {

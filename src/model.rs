@@ -219,6 +219,8 @@ pub struct ItemCounts {
     pub duplicate: u64,
     pub flagged: u64,
     pub dropped: std::collections::BTreeMap<&'static str, u64>,
+    /// Lines `clean` removed from new or changed items, by reason (teaser, prompt, ...).
+    pub removed_lines: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl ItemCounts {
@@ -230,6 +232,9 @@ impl ItemCounts {
         self.flagged += other.flagged;
         for (k, v) in &other.dropped {
             *self.dropped.entry(k).or_default() += v;
+        }
+        for (k, v) in &other.removed_lines {
+            *self.removed_lines.entry(k).or_default() += v;
         }
     }
 

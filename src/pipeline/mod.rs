@@ -16,7 +16,7 @@ pub mod dedup;
 pub mod store;
 
 use crate::config::{Config, FeedConfig, FlagAction};
-use crate::model::{Article, DropReason, ItemOutcome, RawItem, Timestamp};
+use crate::model::{Article, DropReason, ItemCounts, ItemOutcome, RawItem, Timestamp};
 
 /// Everything the pure stages need for one feed's items.
 #[derive(Debug, Clone, Copy)]
@@ -42,9 +42,12 @@ impl<'a> ItemSettings<'a> {
     }
 }
 
-/// clean -> flag -> dedup for one raw item.
-pub fn process(raw: RawItem, settings: &ItemSettings<'_>) -> ItemOutcome {
+/// clean -> flag -> dedup for one raw item; removed lines are counted into `counts`.
+pub fn process(raw: RawItem, settings: &ItemSettings<'_>, counts: &mut ItemCounts) -> ItemOutcome {
     let cleaned = clean::clean(&raw, &settings.clean);
+    for r in &cleaned.removed {
+        *counts.removed_lines.entry(r.reason.as_str()).or_default() += 1;
+    }
     let flag = flag::flag(&cleaned, &settings.flag);
     if flag.is_some() && settings.action == FlagAction::Drop {
         return ItemOutcome::Dropped { raw: Box::new(raw), reason: DropReason::FlaggedDrop, flag };
