@@ -154,9 +154,8 @@ impl Words {
             .filter(|m| {
                 let (left, right) =
                     self.bounds.get(m.pattern().as_usize()).copied().unwrap_or((false, false));
-                let before_ok =
-                    !left || !s[..m.start()].chars().next_back().is_some_and(char::is_alphanumeric);
-                let after_ok = !right || !s[m.end()..].chars().next().is_some_and(char::is_alphanumeric);
+                let before_ok = !left || !s[..m.start()].chars().next_back().is_some_and(is_word_char);
+                let after_ok = !right || !s[m.end()..].chars().next().is_some_and(is_word_char);
                 before_ok && after_ok
             })
             .min_by_key(|m| (m.start(), std::cmp::Reverse(m.end())))
@@ -242,12 +241,19 @@ fn is_separator(c: char) -> bool {
     )
 }
 
+/// A character that continues a word; letters of scripts written without spaces (CJK, kana,
+/// Thai) do not, so "ai" in "本文由ai生成" is a word.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && !is_unspaced(c)
+}
+
+fn is_unspaced(c: char) -> bool {
+    matches!(c as u32, 0x0E00..=0x0E7F | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
+}
+
 /// Words in a line; scripts written without spaces (CJK, Thai) count one word per two characters.
 fn word_count(s: &str) -> usize {
-    let unspaced = s
-        .chars()
-        .filter(|c| matches!(*c as u32, 0x0E00..=0x0E7F | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF))
-        .count();
+    let unspaced = s.chars().filter(|c| is_unspaced(*c)).count();
     s.split_whitespace().count() + unspaced / 2
 }
 
@@ -297,11 +303,13 @@ pub fn classify(line: &LineInfo<'_>) -> Option<LineRole> {
     }
     let f = fold(text);
     let words = word_count(&f);
-    if words <= 70 && notice_family(&f).is_some() {
-        // A real paragraph with a bracketed notice spliced onto its end is not a notice line;
-        // `clean` cuts the notice off and keeps the paragraph.
-        let spliced = trailing_notice(text).is_some_and(|at| word_count(&text[..at]) >= 5);
-        return (!spliced).then_some(LineRole::AutoNotice);
+    // A line that opens with a notice is a notice line (the rest of such a block is the
+    // notice's own fine print: "This story was reviewed by … Please send questions to …").
+    // A notice later in a real paragraph is cut out by `clean` instead (see `find_notice`).
+    if let Some(n) = find_notice(text)
+        && text[..n.range.start].trim().is_empty()
+    {
+        return Some(LineRole::AutoNotice);
     }
     if words <= 30 && is_teaser(line, &f) {
         return Some(LineRole::Teaser);
@@ -404,10 +412,7 @@ fn is_byline(f: &str) -> bool {
 /// The notice family of a (folded) line, if it is an auto-generated / unedited notice.
 pub fn notice_family(f: &str) -> Option<NoticeFamily> {
     let v = &*VOCAB;
-    let bracketed = {
-        let t = f.trim_end_matches(['.', ' ', '*']);
-        (t.starts_with('(') && t.ends_with(')')) || (t.starts_with('[') && t.ends_with(']'))
-    };
+    let bracketed = is_bracketed(f);
     let unbracketed = f.trim_start_matches(['(', '[', ' ', '*']);
     let speaks_of_itself =
         bracketed || v.self_ref.is_match(f) || strip_label(&v.self_lead, unbracketed).is_some();
@@ -426,26 +431,158 @@ pub fn notice_family(f: &str) -> Option<NoticeFamily> {
     None
 }
 
-/// A notice spliced onto the end of a paragraph ("… the helpline. (ANI) (This is an unedited …)"):
-/// the byte offset where the trailing bracketed notice starts, if there is one.
-pub fn trailing_notice(text: &str) -> Option<usize> {
-    let t = text.trim_end();
-    if !t.ends_with(')') && !t.ends_with(").") && !t.ends_with(']') {
+/// Where a notice sits in a line, and which family it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeSpan {
+    pub family: NoticeFamily,
+    /// Byte range of the notice in the line.
+    pub range: std::ops::Range<usize>,
+}
+
+/// Sentences of a line as byte ranges (split after `.`, `!`, `?`, `।`, `;` followed by a space,
+/// and after CJK full stops).
+fn sentences(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let end = i + c.len_utf8();
+        let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
+        let boundary =
+            matches!(c, '。' | '！' | '？') || (matches!(c, '.' | '!' | '?' | '।') && next_is_space);
+        if boundary {
+            // Keep a closing bracket or quote with its sentence.
+            let mut stop = end;
+            while let Some((j, n)) = chars.peek().copied() {
+                if matches!(n, ')' | ']' | '"' | '”' | '’' | '）' | '」') {
+                    stop = j + n.len_utf8();
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            if !text[start..stop].trim().is_empty() {
+                out.push(start..stop);
+            }
+            start = stop;
+        }
+    }
+    if !text[start..].trim().is_empty() {
+        out.push(start..text.len());
+    }
+    out
+}
+
+/// Trims a byte range to its non-space content.
+fn trim_range(text: &str, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let s = &text[r.clone()];
+    let lead = s.len() - s.trim_start().len();
+    let trail = s.len() - s.trim_end().len();
+    (r.start + lead)..(r.end - trail).max(r.start + lead)
+}
+
+/// The notice in a line, if any: the whole line when it is a bracketed notice; else the first
+/// sentence (or bracketed group) that opens with a self-reference ("This story …", "(Cerita ini …")
+/// and says it is unedited / generated; else the whole line when it is one short sentence that
+/// reads as a notice. A sentence inside quotation marks, or a description ("it says the story has
+/// not been edited …"), is not a notice.
+pub fn find_notice(text: &str) -> Option<NoticeSpan> {
+    let v = &*VOCAB;
+    let whole = trim_range(text, 0..text.len());
+    if whole.is_empty() {
         return None;
     }
-    // Try each opening bracket from the right; the notice is the last bracketed group.
+    let f = fold(&text[whole.clone()]);
+    let words = word_count(&f);
+    // 1. A bracketed notice at the end of a paragraph: "… helpline. (ANI) (This is an unedited …)".
+    let mut candidates: Vec<std::ops::Range<usize>> = Vec::new();
+    if let Some(open) = last_bracket_group(&text[whole.clone()]) {
+        candidates.push(trim_range(text, (whole.start + open)..whole.end));
+    }
+    // 2. Each sentence.
+    candidates.extend(sentences(text).into_iter().map(|r| trim_range(text, r)));
+    for r in candidates {
+        let sentence = &text[r.clone()];
+        let fs = fold(sentence);
+        if word_count(&fs) > 70 || quoted(text, r.start) {
+            continue;
+        }
+        let opener = fs.trim_start_matches(['(', '[', ' ', '*', '—', '-', '–', '（']);
+        let opens_with_self = is_bracketed(&fs)
+            || strip_label(&v.self_ref, opener).is_some()
+            || strip_label(&v.self_lead, opener).is_some()
+            || v.self_ref.find(opener).is_some_and(|m| opener[..m.start()].split_whitespace().count() <= 3);
+        if opens_with_self && let Some(family) = notice_family(&fs) {
+            return Some(NoticeSpan { family, range: r });
+        }
+    }
+    // 3. One short sentence that speaks of itself anywhere.
+    if words <= 45
+        && sentences(text).len() <= 1
+        && let Some(family) = notice_family(&f)
+    {
+        return Some(NoticeSpan { family, range: whole });
+    }
+    None
+}
+
+/// A notice that opens its line runs on over the following sentences that do not start a new
+/// statement about the item ("… using data from Zacks. Access a Zacks stock report on X at …"
+/// continues; "This story was reviewed by …" is a new statement).
+pub fn extend_notice(text: &str, range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let v = &*VOCAB;
+    let mut end = range.end;
+    for r in sentences(text).into_iter().filter(|r| r.start >= range.end) {
+        let r = trim_range(text, r);
+        let f = fold(&text[r.clone()]);
+        let opener = f.trim_start_matches(['(', '[', ' ', '*']);
+        if strip_label(&v.self_ref, opener).is_some() || opener.starts_with("please") {
+            break;
+        }
+        end = r.end;
+    }
+    range.start..end
+}
+
+/// True when the sentence starting at `at` sits inside quotation marks or after a reporting
+/// colon ("… the note reads: …").
+fn quoted(text: &str, at: usize) -> bool {
+    let before = text[..at].trim_end();
+    let opens = before.chars().filter(|c| matches!(c, '"' | '“' | '«' | '„')).count();
+    let closes = before.chars().filter(|c| matches!(c, '”' | '»')).count();
+    let straight_open = before.chars().filter(|c| *c == '"').count() % 2 == 1;
+    straight_open || opens > closes + before.chars().filter(|c| *c == '"').count() || {
+        let tail = fold(&before.chars().rev().take(30).collect::<String>().chars().rev().collect::<String>());
+        tail.ends_with(" reads:")
+            || tail.ends_with(" says:")
+            || tail.ends_with(" said:")
+            || tail.ends_with(" note:")
+    }
+}
+
+fn is_bracketed(f: &str) -> bool {
+    let t = f.trim_end_matches(['.', ' ', '*']);
+    (t.starts_with('(') && t.ends_with(')'))
+        || (t.starts_with('[') && t.ends_with(']'))
+        || (t.starts_with('（') && t.ends_with('）'))
+}
+
+/// Byte offset of the last top-level bracketed group when the text ends with it (and it is not
+/// the whole text).
+fn last_bracket_group(t: &str) -> Option<usize> {
+    let t = t.trim_end();
+    let trimmed = t.trim_end_matches('.');
+    if !trimmed.ends_with(')') && !trimmed.ends_with(']') {
+        return None;
+    }
     let mut depth = 0i32;
-    for (i, c) in t.char_indices().rev() {
+    for (i, c) in trimmed.char_indices().rev() {
         match c {
             ')' | ']' => depth += 1,
             '(' | '[' => {
                 depth -= 1;
                 if depth == 0 {
-                    if i == 0 {
-                        return None; // the whole line: classified as a line, not spliced
-                    }
-                    let f = fold(&t[i..]);
-                    return (word_count(&f) <= 70 && notice_family(&f).is_some()).then_some(i);
+                    return (i > 0).then_some(i);
                 }
             }
             _ => {}

@@ -8,6 +8,8 @@
 //! * sanitized HTML (ammonia allow-list, relative URLs resolved against the item link);
 //! * titles stripped of tags and entities; dates in UTC; the link canonicalized.
 
+use std::borrow::Cow;
+
 use regex::Regex;
 use scraper::{Html, Node};
 use unicode_normalization::UnicodeNormalization;
@@ -108,40 +110,46 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
     let mut removed_nodes = Vec::new();
     let mut index = 0;
     for block in &blocks {
-        let mut lines: Vec<&str> = Vec::with_capacity(block.lines.len());
+        let mut lines: Vec<Cow<'_, str>> = Vec::with_capacity(block.lines.len());
         for line in &block.lines {
             let role = roles.get(index).copied().flatten();
-            // A notice spliced onto the end of a real paragraph: record it, keep the paragraph.
+            // A notice inside a real paragraph: record it, cut it out, keep the paragraph.
             if role.is_none()
-                && let Some(at) = classify::trailing_notice(&line.text)
+                && let Some(n) = classify::find_notice(&line.text)
             {
-                let (body, notice) = line.text.split_at(at);
-                let notice = notice.trim();
-                let family = classify::notice_family(&classify::fold(notice))
-                    .unwrap_or(NoticeFamily::UneditedSyndicated);
+                let notice = line.text[n.range.clone()].to_string();
                 let position = if index + 1 == total { Position::End } else { Position::Middle };
-                notices.push(Notice { family, text: notice.to_string(), position });
+                notices.push(Notice { family: n.family, text: notice.clone(), position });
                 index += 1;
                 if settings.boilerplate {
                     removed.push(RemovedLine {
                         reason: RemovalReason::Builtin(LineRole::AutoNotice),
-                        text: notice.to_string(),
+                        text: notice,
                     });
-                    lines.push(body.trim_end());
+                    let rest = format!(
+                        "{} {}",
+                        line.text[..n.range.start].trim_end(),
+                        line.text[n.range.end..].trim_start()
+                    );
+                    lines.push(Cow::Owned(rest.trim().to_string()));
                 } else {
-                    lines.push(&line.text);
+                    lines.push(Cow::Borrowed(&line.text));
                 }
                 continue;
             }
             if role == Some(LineRole::AutoNotice) {
-                let family = classify::notice_family(&classify::fold(&line.text))
-                    .unwrap_or(NoticeFamily::UneditedSyndicated);
+                let (family, marker) = match classify::find_notice(&line.text) {
+                    Some(n) => {
+                        (n.family, line.text[classify::extend_notice(&line.text, n.range)].to_string())
+                    }
+                    None => (NoticeFamily::UneditedSyndicated, line.text.clone()),
+                };
                 let position = match index {
                     0 if total > 1 => Position::Start,
                     i if i + 1 == total => Position::End,
                     _ => Position::Middle,
                 };
-                notices.push(Notice { family, text: line.text.clone(), position });
+                notices.push(Notice { family, text: marker, position });
             }
             index += 1;
             let reason = match role {
@@ -153,7 +161,7 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
             };
             match reason {
                 Some(reason) => removed.push(RemovedLine { reason, text: line.text.clone() }),
-                None => lines.push(&line.text),
+                None => lines.push(Cow::Borrowed(&line.text)),
             }
         }
         if lines.is_empty() {
