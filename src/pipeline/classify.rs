@@ -496,6 +496,9 @@ pub fn find_notice(text: &str) -> Option<NoticeSpan> {
     let words = word_count(&f);
     // 1. A bracketed notice at the end of a paragraph: "… helpline. (ANI) (This is an unedited …)".
     let mut candidates: Vec<std::ops::Range<usize>> = Vec::new();
+    if is_bracketed(&f) {
+        candidates.push(whole.clone());
+    }
     if let Some(open) = last_bracket_group(&text[whole.clone()]) {
         candidates.push(trim_range(text, (whole.start + open)..whole.end));
     }
@@ -511,13 +514,20 @@ pub fn find_notice(text: &str) -> Option<NoticeSpan> {
         let opens_with_self = is_bracketed(&fs)
             || strip_label(&v.self_ref, opener).is_some()
             || strip_label(&v.self_lead, opener).is_some()
-            || v.self_ref.find(opener).is_some_and(|m| opener[..m.start()].split_whitespace().count() <= 3);
+            || v.self_ref.find(opener).is_some_and(|m| {
+                // "Except for the headline, this story …": a short lead-in, but not a reporting
+                // clause ("The note reads: \"This story …").
+                let lead = &opener[..m.start()];
+                lead.split_whitespace().count() <= 3 && !lead.contains([':', '"', '\''])
+            });
         if opens_with_self && let Some(family) = notice_family(&fs) {
             return Some(NoticeSpan { family, range: r });
         }
     }
     // 3. One short sentence that speaks of itself anywhere.
+    let has_quotes = f.contains(['"', '“', '”', '«', '»', '„']);
     if words <= 45
+        && !has_quotes
         && sentences(text).len() <= 1
         && let Some(family) = notice_family(&f)
     {

@@ -145,3 +145,167 @@ fn a_bare_heading_makes_the_following_link_lines_teasers() {
 fn folding_ignores_case_accents_and_quotes() {
     assert_eq!(fold("À LIRE  Aussi’s"), "a lire aussi's");
 }
+
+/// One "unedited, from a syndicated feed" notice per language (careful translations of the NDTV
+/// structure, the form content farms produce). Each must be found by structure.
+const UNEDITED_BY_LANGUAGE: &[(&str, &str)] = &[
+    (
+        "en",
+        "(This story has not been edited by Daily Example staff and is auto-generated from a syndicated feed.)",
+    ),
+    ("id", "(Berita ini tidak diedit oleh redaksi dan dibuat secara otomatis dari feed sindikasi.)"),
+    (
+        "ms",
+        "(Berita ini tidak disunting oleh kakitangan kami dan dijana secara automatik daripada suapan bersindiket.)",
+    ),
+    (
+        "fr",
+        "(Cet article n'a pas été édité par la rédaction et a été généré automatiquement à partir d'un flux d'agence.)",
+    ),
+    (
+        "es",
+        "(Esta noticia no ha sido editada por la redacción y se publica automáticamente desde un teletipo de agencia.)",
+    ),
+    (
+        "pt",
+        "(Esta matéria não foi editada pela equipe e foi gerada automaticamente a partir de um feed de agência.)",
+    ),
+    (
+        "de",
+        "(Dieser Artikel wurde von der Redaktion nicht bearbeitet und automatisch aus einem Agentur-Feed übernommen.)",
+    ),
+    (
+        "it",
+        "(Questa notizia non è stata modificata dalla redazione ed è pubblicata automaticamente da un flusso d'agenzia.)",
+    ),
+    (
+        "nl",
+        "(Dit bericht is niet bewerkt door de redactie en automatisch overgenomen uit een persbureau-feed.)",
+    ),
+    (
+        "pl",
+        "(Ten artykuł nie był edytowany przez redakcję i został wygenerowany automatycznie z kanału agencji.)",
+    ),
+    (
+        "ro",
+        "(Acest articol nu a fost editat de redacția noastră și este generat automat dintr-un flux de agenție.)",
+    ),
+    (
+        "tr",
+        "(Bu haber editörlerimiz tarafından düzenlenmemiştir ve ajans akışından otomatik olarak oluşturulmuştur.)",
+    ),
+    ("vi", "(Bài viết này chưa được biên tập bởi tòa soạn và được tạo tự động từ nguồn cấp của hãng tin.)"),
+    (
+        "sw",
+        "(Habari hii haijahaririwa na wahariri wetu na imetolewa kiotomatiki kutoka kwa shirika la habari.)",
+    ),
+    (
+        "tl",
+        "(Ang balitang ito ay hindi na-edit ng aming patnugot at awtomatikong nilikha mula sa feed ng ahensya.)",
+    ),
+    (
+        "ru",
+        "(Эта новость не была отредактирована редакцией и автоматически сгенерирована из ленты агентства.)",
+    ),
+    ("uk", "(Ця новина не була відредагована редакцією і автоматично згенерована зі стрічки агентства.)"),
+    ("hi", "(इस खबर को एनडीटीवी टीम ने संपादित नहीं किया है, यह सिंडीकेट फीड से सीधे प्रकाशित की गई है।)"),
+    ("bn", "(এই খবরটি আমাদের কর্মী সম্পাদনা করা হয়নি এবং সিন্ডিকেট ফিড থেকে স্বয়ংক্রিয়ভাবে তৈরি।)"),
+    ("ur", "(یہ خبر ہمارے عملہ نے ایڈٹ نہیں کی اور سنڈیکیٹ فیڈ سے خود کار طور پر تیار کی گئی ہے۔)"),
+    ("ar", "(هذا الخبر لم يتم تحريره من قبل فريق التحرير وتم إنشاؤه تلقائيا من خلاصة وكالة.)"),
+    ("fa", "(این خبر توسط تحریریه ویرایش نشده و به صورت خودکار از فید خبرگزاری تولید شده است.)"),
+    ("zh", "（本文未经编辑部编辑，由通讯社供稿自动生成。）"),
+    ("ja", "（この記事は編集部によって編集されていません。通信社の配信から自動的に生成されました。）"),
+    ("ko", "(이 기사는 편집국이 편집하지 않았으며 통신사 피드에서 자동 생성되었습니다.)"),
+    ("th", "(ข่าวนี้ไม่ได้ผ่านการแก้ไขโดยกองบรรณาธิการ และสร้างขึ้นโดยอัตโนมัติจากฟีดสำนักข่าว)"),
+];
+
+/// One automation / AI notice per language.
+const AUTOMATED_BY_LANGUAGE: &[(&str, &str)] = &[
+    ("en", "This article was generated automatically from official data."),
+    ("id", "Artikel ini dibuat secara otomatis oleh sistem kami."),
+    ("ms", "Artikel ini dijana secara automatik."),
+    ("fr", "Cet article a été généré automatiquement à partir de données publiques."),
+    ("es", "Este texto fue generado automáticamente con datos oficiales."),
+    ("pt", "Este conteúdo foi gerado automaticamente a partir de dados de mercado."),
+    ("de", "Dieser Text wurde automatisch generiert."),
+    ("it", "Questo articolo è stato generato automaticamente."),
+    ("nl", "Dit artikel is automatisch gegenereerd."),
+    ("pl", "Ten artykuł został wygenerowany automatycznie."),
+    ("tr", "Bu haber otomatik sistem tarafından oluşturulmuştur."),
+    ("ru", "Эта статья создана автоматически."),
+    ("hi", "यह खबर स्वचालित रूप से तैयार की गई है।"),
+    ("ar", "تم إنشاء هذا الخبر تلقائيا."),
+    ("zh", "本文由AI生成，仅供参考。"),
+    ("ja", "この記事は自動生成されたものです"),
+    ("ko", "본 기사는 로봇기자가 자동 생성한 기사입니다."),
+];
+
+#[test]
+fn unedited_family_in_every_documented_language() {
+    let mut missed = Vec::new();
+    for (lang, line) in UNEDITED_BY_LANGUAGE {
+        if find_notice(line).map(|n| n.family) != Some(NoticeFamily::UneditedSyndicated) {
+            missed.push(format!("{lang}: {line}"));
+        }
+    }
+    assert!(missed.is_empty(), "not found:\n{}", missed.join("\n"));
+    let langs: std::collections::HashSet<_> = UNEDITED_BY_LANGUAGE.iter().map(|(l, _)| l).collect();
+    assert!(langs.len() >= 20);
+}
+
+#[test]
+fn automated_family_in_many_languages() {
+    let mut missed = Vec::new();
+    for (lang, line) in AUTOMATED_BY_LANGUAGE {
+        if find_notice(line).is_none() {
+            missed.push(format!("{lang}: {line}"));
+        }
+    }
+    assert!(missed.is_empty(), "not found:\n{}", missed.join("\n"));
+}
+
+#[test]
+fn hard_negatives_are_not_notices() {
+    for line in [
+        // describing or quoting notices
+        "On some sites it says the story has not been edited by staff and is auto-generated from a syndicated feed.",
+        "The note reads: \"This story has not been edited by NDTV staff and is auto-generated from a syndicated feed.\"",
+        "Critics say readers rarely notice the line \"this story has not been edited by staff\" at the bottom of pages.",
+        // updates, credits and human editing
+        "This story has been updated with comments from the ministry.",
+        "Edited by Jane Doe. This story was produced by Fresh Take Florida, a news service of the University of Florida.",
+        "Esta noticia ha sido verificada por nuestro equipo editorial.",
+        "(With inputs from agencies)",
+        // automatic in unrelated senses
+        "Cet email a été généré automatiquement. Merci de ne pas y répondre.",
+        "Bu haber otomatik olarak filtrelenmiştir.",
+        "この記事は自動収集システムによって保存されました。",
+        "The city's new traffic lights are controlled automatically by a system that was produced locally.",
+        "An earlier version of this article was assisted by an AI engine. This version has been substantially updated by a staff writer.",
+    ] {
+        assert_eq!(find_notice(line), None, "{line}");
+    }
+}
+
+mod invariance {
+    use super::super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whitespace, case and bracket style do not change the verdict.
+        #[test]
+        fn notice_detection_ignores_spacing_and_case(
+            idx in 0usize..super::UNEDITED_BY_LANGUAGE.len(),
+            upper: bool,
+            spaces in prop::sample::select(vec![" ", "  ", "\u{a0}", " \n "]),
+        ) {
+            let (_, line) = super::UNEDITED_BY_LANGUAGE[idx];
+            let mut variant = line.split(' ').collect::<Vec<_>>().join(spaces);
+            if upper {
+                variant = variant.to_uppercase();
+            }
+            let normalized = crate::pipeline::clean::normalize_line(&variant);
+            prop_assert_eq!(find_notice(&normalized).map(|n| n.family), Some(NoticeFamily::UneditedSyndicated), "{}", normalized);
+        }
+    }
+}

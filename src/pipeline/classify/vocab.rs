@@ -915,6 +915,7 @@ pub const NEGATED_EDIT: &[&str] = &[
     "編集されていません",
     "編集していません",
     "편집되지 않",
+    "편집하지 않",
     "ไม่ได้ผ่านการแก้ไข",
     "ไม่ได้แก้ไข",
 ];
@@ -946,6 +947,7 @@ pub const STAFF: &[&str] = &[
     "redazione",
     "redactie",
     "redakcja",
+    "redakcj*",
     "redacția",
     "editör",
     "biên tập viên",
@@ -1004,6 +1006,7 @@ pub const SYNDICATED: &[&str] = &[
     "gesyndiceerd",
     "persbureau",
     "agencja",
+    "agencj*",
     "agenție",
     "ajans",
     "hãng tin",
