@@ -29,6 +29,7 @@ fn corpus() -> Vec<RawItem> {
             categories: vec![],
             feed_language: None,
             base_url: Some("https://example.org/news/article".into()),
+            sources: vec![],
         })
         .collect()
 }

@@ -98,6 +98,10 @@ pub struct RawItem {
     pub feed_language: Option<String>,
     /// Base URL for resolving relative links in the body (item link, else the feed URL).
     pub base_url: Option<String>,
+    /// What the feed says the item came from: `<source>`, `dc:source`, `dc:publisher` (XML feeds).
+    /// Omitted from the stored JSON when empty, so that hashes of older items stay the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
 impl RawItem {
@@ -134,6 +138,37 @@ pub struct CleanItem {
 pub struct Flag {
     pub rule: String,
     pub marker: String,
+    /// Where the marker sat in the body.
+    pub position: Position,
+}
+
+/// Where a line sits in an item's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    Start,
+    Middle,
+    End,
+}
+
+impl Position {
+    /// The position of line `index` among `total` lines.
+    pub fn of(index: usize, total: usize) -> Self {
+        if index + 1 >= total {
+            Position::End
+        } else if index == 0 {
+            Position::Start
+        } else {
+            Position::Middle
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Position::Start => "start",
+            Position::Middle => "middle",
+            Position::End => "end",
+        }
+    }
 }
 
 /// What dedup needs to find other copies of a story.
@@ -178,6 +213,9 @@ pub struct Article {
     pub dedup: DedupKey,
     /// Set by the store stage when it links this copy to an earlier one.
     pub duplicate: Option<Duplicate>,
+    /// Feed-level syndication evidence (an agency named by `<source>`, `dc:source` or
+    /// `dc:publisher`): a weak signal, recorded, never a flag by itself.
+    pub syndication: Option<String>,
 }
 
 /// What processing decided for one raw item.

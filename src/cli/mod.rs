@@ -3,6 +3,7 @@
 mod check;
 mod export;
 mod run;
+mod stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ pub enum Command {
     Check,
     /// Stream stored articles as JSON lines or CSV
     Export(export::ExportArgs),
+    /// Counts per feed and overall: items, flagged share, duplicate share, dropped, languages
+    Stats(stats::StatsArgs),
 }
 
 /// A usage error found after argument parsing (exit code 2).
@@ -80,5 +83,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => check::check(&config),
         Command::Run(args) => runtime()?.block_on(run::run(config, args)),
         Command::Export(args) => runtime()?.block_on(export::export(config, args)),
+        Command::Stats(args) => runtime()?.block_on(stats::stats(config, args)),
     }
 }

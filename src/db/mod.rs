@@ -118,6 +118,21 @@ pub struct ExportFilter {
     pub since: Option<Timestamp>,
 }
 
+/// Counts for `feedsieve stats`: one row per feed, and the totals.
+#[derive(Debug, Clone, Default, Serialize, FromRow)]
+pub struct StatsRow {
+    pub url: String,
+    pub name: String,
+    /// Stored articles.
+    pub items: i64,
+    pub flagged: i64,
+    pub duplicates: i64,
+    /// Sightings without an article (e.g. `flag.action = "drop"`).
+    pub dropped: i64,
+    #[sqlx(skip)]
+    pub languages: std::collections::BTreeMap<String, i64>,
+}
+
 impl Store {
     /// Opens (creating if missing) and migrates the database at `path`.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
@@ -302,6 +317,35 @@ impl Store {
         Ok(())
     }
 
+    /// Per-feed counts (feeds with any stored item, or still configured) and languages.
+    pub async fn stats(&self) -> Result<Vec<StatsRow>, StoreError> {
+        let mut rows: Vec<StatsRow> = sqlx::query_as(
+            "SELECT f.url, f.name,
+                    (SELECT count(*) FROM articles a WHERE a.feed_id = f.id) AS items,
+                    (SELECT count(*) FROM articles a WHERE a.feed_id = f.id AND a.auto_generated = 1) AS flagged,
+                    (SELECT count(*) FROM articles a WHERE a.feed_id = f.id AND a.duplicate_of IS NOT NULL) AS duplicates,
+                    (SELECT count(*) FROM raw_items r WHERE r.feed_id = f.id
+                        AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = r.id)) AS dropped
+             FROM feeds f
+             WHERE f.in_config = 1 OR EXISTS (SELECT 1 FROM raw_items r WHERE r.feed_id = f.id)
+             ORDER BY f.name, f.url",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        let langs: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT f.url, coalesce(a.lang, '?'), count(*) FROM articles a JOIN feeds f ON f.id = a.feed_id
+             GROUP BY 1, 2",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        for (url, lang, n) in langs {
+            if let Some(row) = rows.iter_mut().find(|r| r.url == url) {
+                row.languages.insert(lang, n);
+            }
+        }
+        Ok(rows)
+    }
+
     /// Streams articles in id order, joined with their feed, as export rows.
     pub fn export(&self, filter: &ExportFilter) -> BoxStream<'_, Result<ExportRow, sqlx::Error>> {
         sqlx::query_as(
@@ -331,8 +375,10 @@ async fn upsert_article(
     sqlx::query(
         "INSERT INTO articles (id, feed_id, guid, url, canonical_url, title, author, published_at,
              updated_at, fetched_at, lang, text, html, text_hash, auto_generated, auto_generated_rule,
-             auto_generated_marker, duplicate_of, duplicate_kind, similarity, revision, stored_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?10)
+             auto_generated_marker, duplicate_of, duplicate_kind, similarity, revision, stored_at,
+             auto_generated_position, syndication_source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?10,
+             ?22, ?23)
          ON CONFLICT (id) DO UPDATE SET
              url = excluded.url, canonical_url = excluded.canonical_url, title = excluded.title,
              author = excluded.author, published_at = excluded.published_at,
@@ -341,7 +387,9 @@ async fn upsert_article(
              auto_generated = excluded.auto_generated, auto_generated_rule = excluded.auto_generated_rule,
              auto_generated_marker = excluded.auto_generated_marker, duplicate_of = excluded.duplicate_of,
              duplicate_kind = excluded.duplicate_kind, similarity = excluded.similarity,
-             revision = excluded.revision, stored_at = excluded.stored_at",
+             revision = excluded.revision, stored_at = excluded.stored_at,
+             auto_generated_position = excluded.auto_generated_position,
+             syndication_source = excluded.syndication_source",
     )
     .bind(id)
     .bind(feed_id)
@@ -364,6 +412,8 @@ async fn upsert_article(
     .bind(a.duplicate.as_ref().map(|d| d.kind.as_str()))
     .bind(a.duplicate.as_ref().map(|d| d.similarity))
     .bind(revision)
+    .bind(a.flag.as_ref().map(|f| f.position.as_str()))
+    .bind(&a.syndication)
     .execute(&mut **tx)
     .await?;
     Ok(())

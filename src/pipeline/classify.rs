@@ -431,6 +431,13 @@ pub fn notice_family(f: &str) -> Option<NoticeFamily> {
     None
 }
 
+/// True when a feed's source / publisher text names a news agency ("Press Trust of India", "AFP").
+pub fn names_agency(text: &str) -> bool {
+    let f = fold(text);
+    f.split(|c: char| !c.is_alphanumeric()).any(|w| vocab::AGENCIES.contains(&w))
+        || vocab::AGENCY_NAMES.iter().any(|n| f.contains(n))
+}
+
 /// Where a notice sits in a line, and which family it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeSpan {

@@ -56,6 +56,7 @@ impl RemovalReason {
 pub struct RemovedLine {
     pub reason: RemovalReason,
     pub text: String,
+    pub position: Position,
 }
 
 /// An auto-generated / unedited notice found in the body (removed or not): the flag stage's
@@ -69,13 +70,7 @@ pub struct Notice {
     pub position: Position,
 }
 
-/// Where a line sits in the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Position {
-    Start,
-    Middle,
-    End,
-}
+pub use crate::model::Position;
 
 /// The result of cleaning one item.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +89,7 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
         Some(doc) => html_blocks(doc),
         None => plain_blocks(body),
     };
+    let blocks = join_split_notices(blocks);
 
     // Classify every line once; both removal and the notices read the same roles.
     let infos: Vec<LineInfo<'_>> = blocks
@@ -118,13 +114,14 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
                 && let Some(n) = classify::find_notice(&line.text)
             {
                 let notice = line.text[n.range.clone()].to_string();
-                let position = if index + 1 == total { Position::End } else { Position::Middle };
+                let position = Position::of(index, total);
                 notices.push(Notice { family: n.family, text: notice.clone(), position });
                 index += 1;
                 if settings.boilerplate {
                     removed.push(RemovedLine {
                         reason: RemovalReason::Builtin(LineRole::AutoNotice),
                         text: notice,
+                        position,
                     });
                     let rest = format!(
                         "{} {}",
@@ -144,11 +141,7 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
                     }
                     None => (NoticeFamily::UneditedSyndicated, line.text.clone()),
                 };
-                let position = match index {
-                    0 if total > 1 => Position::Start,
-                    i if i + 1 == total => Position::End,
-                    _ => Position::Middle,
-                };
+                let position = Position::of(index, total);
                 notices.push(Notice { family, text: marker, position });
             }
             index += 1;
@@ -160,7 +153,13 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
                 _ => None,
             };
             match reason {
-                Some(reason) => removed.push(RemovedLine { reason, text: line.text.clone() }),
+                Some(reason) => {
+                    removed.push(RemovedLine {
+                        reason,
+                        text: line.text.clone(),
+                        position: Position::of(index - 1, total),
+                    });
+                }
                 None => lines.push(Cow::Borrowed(&line.text)),
             }
         }
@@ -212,6 +211,46 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
         removed,
         notices,
     }
+}
+
+/// Notices broken by a `<br>` inside their block, or across two blocks, are joined back into one
+/// line, so that they are found, removed and reported whole. Only lines that are not notices on
+/// their own are joined, and across blocks only into a bracketed notice.
+fn join_split_notices(blocks: Vec<Block>) -> Vec<Block> {
+    let is_notice = |t: &str| classify::find_notice(t).is_some_and(|n| n.range.start == 0);
+    let mut out: Vec<Block> = Vec::with_capacity(blocks.len());
+    for mut block in blocks {
+        if block.lines.len() > 1 && !block.lines.iter().any(|l| is_notice(&l.text)) {
+            let joined = block.lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join(" ");
+            if is_notice(&joined) {
+                let link_chars = block.lines.iter().map(|l| l.link_chars).sum();
+                block.lines = vec![Line { text: joined, link_chars }];
+            }
+        }
+        if let Some(prev) = out.last_mut()
+            && let (Some(a), Some(b)) = (prev.lines.last(), block.lines.first())
+            && a.text.starts_with(['(', '['])
+            && !a.text.ends_with([')', ']'])
+            && !is_notice(&a.text)
+        {
+            let joined = format!("{} {}", a.text, b.text);
+            if classify::find_notice(&joined).is_some_and(|n| n.range.start == 0)
+                && joined.trim_end_matches('.').ends_with([')', ']'])
+            {
+                let link_chars = a.link_chars + b.link_chars;
+                if let Some(last) = prev.lines.last_mut() {
+                    *last = Line { text: joined, link_chars };
+                }
+                block.lines.remove(0);
+                prev.node = None;
+                if block.lines.is_empty() {
+                    continue;
+                }
+            }
+        }
+        out.push(block);
+    }
+    out
 }
 
 /// A feed date, unless it lies more than a day after the fetch (clock skew or a bogus date).
@@ -676,6 +715,7 @@ mod tests {
             categories: vec![],
             feed_language: Some("en-US".into()),
             base_url: Some("https://example.org/news/a".into()),
+            sources: vec![],
         }
     }
 
@@ -752,7 +792,8 @@ mod tests {
             c.removed,
             vec![RemovedLine {
                 reason: RemovalReason::UserPattern,
-                text: "READ MORE please, it is good".into()
+                text: "READ MORE please, it is good".into(),
+                position: Position::End,
             }]
         );
         assert_eq!(c.item.lang.as_deref(), Some("id"));
@@ -845,6 +886,23 @@ mod tests {
             ] {
                 assert!(!html.contains(bad), "{v} -> {html}");
             }
+        }
+    }
+
+    #[test]
+    fn notices_split_by_br_or_across_paragraphs_are_found_whole() {
+        for html in [
+            "<p>Body text of the story.</p><p><i>(This story has not been edited by X staff<br>and is auto-generated from a syndicated feed.)</i></p>",
+            "<p>Body text of the story.</p><p>(This story has not been edited by X staff</p><p>and is auto-generated from a syndicated feed.)</p>",
+        ] {
+            let c = clean(&item(html), &settings());
+            assert_eq!(c.item.text, "Body text of the story.", "{html}");
+            assert_eq!(
+                c.notices.first().map(|n| n.text.as_str()),
+                Some(
+                    "(This story has not been edited by X staff and is auto-generated from a syndicated feed.)"
+                )
+            );
         }
     }
 

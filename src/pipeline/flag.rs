@@ -21,16 +21,32 @@ pub struct FlagSettings<'a> {
 
 /// Returns the first rule that matches, with the marker text it matched.
 pub fn flag(cleaned: &Cleaned, settings: &FlagSettings<'_>) -> Option<Flag> {
-    let texts = std::iter::once(cleaned.item.text.as_str())
-        .chain(cleaned.item.title.as_deref())
-        .chain(cleaned.removed.iter().map(|r| r.text.as_str()));
-    for text in texts {
-        for rule in settings.rules {
-            if let Some(m) = rule.regex.find(text) {
-                let marker = m.as_str().trim();
-                if !marker.is_empty() {
-                    return Some(Flag { rule: rule.id.clone(), marker: marker.to_string() });
-                }
+    let text = cleaned.item.text.as_str();
+    let paragraphs = text.split("\n\n").count();
+    for rule in settings.rules {
+        if let Some(m) = rule.regex.find(text) {
+            let marker = m.as_str().trim();
+            if !marker.is_empty() {
+                let paragraph = text[..m.start()].matches("\n\n").count();
+                let position = Position::of(paragraph, paragraphs);
+                return Some(Flag { rule: rule.id.clone(), marker: marker.to_string(), position });
+            }
+        }
+        if let Some(m) = cleaned.item.title.as_deref().and_then(|t| rule.regex.find(t))
+            && !m.as_str().trim().is_empty()
+        {
+            return Some(Flag {
+                rule: rule.id.clone(),
+                marker: m.as_str().trim().to_string(),
+                position: Position::Start,
+            });
+        }
+        for removed in &cleaned.removed {
+            if let Some(m) = rule.regex.find(&removed.text)
+                && !m.as_str().trim().is_empty()
+            {
+                let marker = m.as_str().trim().to_string();
+                return Some(Flag { rule: rule.id.clone(), marker, position: removed.position });
             }
         }
     }
@@ -39,10 +55,20 @@ pub fn flag(cleaned: &Cleaned, settings: &FlagSettings<'_>) -> Option<Flag> {
         let best =
             cleaned.notices.iter().find(|n| n.position == Position::End).or_else(|| cleaned.notices.first());
         if let Some(n) = best {
-            return Some(Flag { rule: n.family.rule_id().to_string(), marker: n.text.clone() });
+            return Some(Flag {
+                rule: n.family.rule_id().to_string(),
+                marker: n.text.clone(),
+                position: n.position,
+            });
         }
     }
     None
+}
+
+/// Feed-level syndication evidence: the item's `<source>`, `dc:source` or `dc:publisher` when it
+/// names a news agency. A weak signal, recorded beside the article; it never flags by itself.
+pub fn syndication_evidence(raw: &crate::model::RawItem) -> Option<String> {
+    raw.sources.iter().find(|s| crate::pipeline::classify::names_agency(s)).map(|s| s.trim().to_string())
 }
 
 #[cfg(test)]
@@ -68,7 +94,11 @@ mod tests {
             },
             removed: removed
                 .iter()
-                .map(|t| RemovedLine { reason: RemovalReason::UserPattern, text: (*t).into() })
+                .map(|t| RemovedLine {
+                    reason: RemovalReason::UserPattern,
+                    text: (*t).into(),
+                    position: Position::End,
+                })
                 .collect(),
             notices: vec![],
         }
@@ -85,7 +115,10 @@ mod tests {
             &cleaned("Intro.\n\nThis was Written By A Robot.", &[]),
             &FlagSettings { rules: &rules, builtin: true },
         );
-        assert_eq!(f, Some(Flag { rule: "a".into(), marker: "Written By A Robot".into() }));
+        assert_eq!(
+            f,
+            Some(Flag { rule: "a".into(), marker: "Written By A Robot".into(), position: Position::End })
+        );
     }
 
     #[test]

@@ -56,5 +56,13 @@ pub fn process(raw: RawItem, settings: &ItemSettings<'_>, counts: &mut ItemCount
         return ItemOutcome::Dropped { raw: Box::new(raw), reason: DropReason::Empty, flag };
     }
     let dedup = dedup::dedup_key(&cleaned.item.text);
-    ItemOutcome::Article(Box::new(Article { raw, clean: cleaned.item, flag, dedup, duplicate: None }))
+    let syndication = flag::syndication_evidence(&raw);
+    ItemOutcome::Article(Box::new(Article {
+        raw,
+        clean: cleaned.item,
+        flag,
+        dedup,
+        duplicate: None,
+        syndication,
+    }))
 }

@@ -71,11 +71,16 @@ pub fn parse(body: &FetchedBody) -> Result<Parsed, ParseError> {
 
     let language = feed.language.clone().filter(|l| !l.trim().is_empty());
     let site_url = pick_link(&feed.links);
+    // feed-rs drops <source>, dc:source and dc:publisher; read them in a second, tolerant pass
+    // and attach them by position (only when both passes saw the same number of items).
+    let mut sources =
+        item_sources(bytes).filter(|s| s.len() == feed.entries.len()).unwrap_or_default().into_iter();
     let mut seen = HashSet::new();
     let mut repeated_guids = 0;
     let mut items = Vec::with_capacity(feed.entries.len());
     for entry in feed.entries {
-        let item = raw_item(entry, language.as_deref(), base.as_deref());
+        let mut item = raw_item(entry, language.as_deref(), base.as_deref());
+        item.sources = sources.next().unwrap_or_default();
         if seen.insert(item.guid.clone()) {
             items.push(item);
         } else {
@@ -86,6 +91,77 @@ pub fn parse(body: &FetchedBody) -> Result<Parsed, ParseError> {
         feed: ParsedFeed { title: feed.title.map(|t| t.content), site_url, language, items },
         repeated_guids,
     })
+}
+
+/// Per item (`<item>` / `<entry>`, in document order): the text of its `source`, `dc:source` and
+/// `dc:publisher` elements. `None` for JSON or when the XML cannot be read to the end.
+fn item_sources(bytes: &[u8]) -> Option<Vec<Vec<String>>> {
+    use quick_xml::events::Event;
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'<') {
+        return None;
+    }
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    let mut items: Vec<Vec<String>> = Vec::new();
+    // Element depth inside the current item (0: outside any item).
+    let mut depth = 0usize;
+    // Text being collected, and the depth of the element it belongs to.
+    let mut capture: Option<(String, usize)> = None;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => {
+                let local = e.local_name();
+                let local = local.as_ref();
+                if depth == 0 {
+                    if matches!(local, "item" | "entry") {
+                        items.push(Vec::new());
+                        depth = 1;
+                    }
+                } else {
+                    depth += 1;
+                    if capture.is_none() && matches!(local, "source" | "publisher") {
+                        capture = Some((String::new(), depth));
+                    }
+                }
+            }
+            Ok(Event::End(_)) if depth > 0 => {
+                if let Some((text, at)) = capture.take_if(|(_, at)| *at == depth) {
+                    let _ = at;
+                    let text = crate::pipeline::clean::inline_text(&text);
+                    if let (false, Some(item)) = (text.is_empty(), items.last_mut()) {
+                        item.push(text);
+                    }
+                }
+                depth -= 1;
+            }
+            Ok(Event::Text(t)) => {
+                if let Some((text, _)) = capture.as_mut() {
+                    text.push_str(&t);
+                    text.push(' ');
+                }
+            }
+            // Entity references arrive as their own events; the HTML entity decoder below
+            // resolves them (`&amp;`, `&#233;`, `&nbsp;` …).
+            Ok(Event::GeneralRef(r)) => {
+                if let Some((text, _)) = capture.as_mut() {
+                    text.push('&');
+                    text.push_str(&r);
+                    text.push(';');
+                }
+            }
+            Ok(Event::CData(t)) => {
+                if let Some((text, _)) = capture.as_mut() {
+                    text.push_str(&t);
+                    text.push(' ');
+                }
+            }
+            Ok(Event::Eof) => break,
+            Err(_) => return None,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Some(items)
 }
 
 fn classify(e: &feed_rs::parser::ParseFeedError) -> ParseError {
@@ -147,6 +223,7 @@ fn raw_item(entry: Entry, feed_language: Option<&str>, base: Option<&str>) -> Ra
         updated: entry.updated,
         categories,
         feed_language: feed_language.map(str::to_owned),
+        sources: Vec::new(),
     }
 }
 
@@ -179,6 +256,24 @@ mod tests {
         assert_eq!(ids[0], "link:https://example.org/a");
         assert!(ids[1].starts_with("hash:"));
         assert!(a.feed.items.iter().all(|i| i.guid_derived));
+    }
+
+    #[test]
+    fn source_dc_source_and_dc_publisher_are_kept() {
+        let doc = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+            <item><guid>1</guid><title>a</title><source url="https://pti.example/rss">Press Trust of India</source></item>
+            <item><guid>2</guid><title>b</title><dc:source>Reuters</dc:source><dc:publisher>Example &amp; Co</dc:publisher></item>
+            <item><guid>3</guid><title>c</title></item></channel></rss>"#;
+        let p = parse(&body(doc)).expect("valid feed");
+        let sources: Vec<Vec<String>> = p.feed.items.iter().map(|i| i.sources.clone()).collect();
+        assert_eq!(
+            sources,
+            vec![
+                vec!["Press Trust of India".to_string()],
+                vec!["Reuters".into(), "Example & Co".into()],
+                vec![]
+            ]
+        );
     }
 
     #[test]

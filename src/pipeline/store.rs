@@ -51,6 +51,7 @@ mod tests {
             categories: vec![],
             feed_language: None,
             base_url: None,
+            sources: vec![],
         }
     }
 

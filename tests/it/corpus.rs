@@ -32,6 +32,7 @@ fn raw(html: &str) -> RawItem {
         categories: vec![],
         feed_language: None,
         base_url: None,
+        sources: vec![],
     }
 }
 
