@@ -5,7 +5,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use feedsieve::config::FlagRule;
 use feedsieve::model::RawItem;
+use feedsieve::pipeline::classify::{LineInfo, classify_lines};
 use feedsieve::pipeline::clean::{CleanSettings, clean};
 use feedsieve::pipeline::dedup::dedup_key;
 use feedsieve::pipeline::flag::{FlagSettings, flag};
@@ -56,8 +58,36 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             cleaned
                 .iter()
-                .filter(|c| flag(black_box(c), &FlagSettings { rules: &[], builtin: true }).is_some())
+                .filter(|c| {
+                    flag(black_box(c), &FlagSettings { rules: &[], rule_set: None, builtin: true }).is_some()
+                })
                 .count()
+        });
+    });
+    // 50 user rules of the realistic kind (outlet-specific phrasings), through the set prefilter.
+    let rules: Vec<FlagRule> = (0..50)
+        .map(|i| FlagRule {
+            id: format!("outlet-{i}"),
+            regex: regex::Regex::new(&format!(
+                "(?i)generated automatically by outlet{i} robots|outlet{i} wire desk"
+            ))
+            .unwrap_or_else(|_| regex::Regex::new("$^").unwrap_or_else(|_| unreachable!())),
+        })
+        .collect();
+    let set = regex::RegexSet::new(rules.iter().map(|r| r.regex.as_str())).ok();
+    g.bench_function("flag with 50 user rules (per article)", |b| {
+        let s = FlagSettings { rules: &rules, rule_set: set.as_ref(), builtin: true };
+        b.iter(|| cleaned.iter().filter(|c| flag(black_box(c), &s).is_some()).count());
+    });
+    g.bench_function("classify lines (per article)", |b| {
+        let lines: Vec<Vec<String>> =
+            cleaned.iter().map(|c| c.item.text.lines().map(str::to_owned).collect()).collect();
+        b.iter(|| {
+            for l in &lines {
+                let infos: Vec<LineInfo<'_>> =
+                    l.iter().map(|t| LineInfo { text: t, link_chars: 0 }).collect();
+                black_box(classify_lines(&infos));
+            }
         });
     });
     g.bench_function("dedup key (per article)", |b| {

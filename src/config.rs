@@ -360,6 +360,9 @@ pub struct FlagConfig {
     pub builtin: bool,
     pub action: FlagAction,
     pub rules: Vec<FlagRule>,
+    /// All rule patterns in one set: one scan tells which rules can match at all.
+    #[serde(skip)]
+    pub rule_set: regex::RegexSet,
 }
 
 /// A user rule from `[[flag.rules]]`: a regex, or a list of phrases matched case-insensitively.
@@ -585,7 +588,9 @@ impl RawConfig {
             };
             rules.push(FlagRule { id: r.id.clone(), regex });
         }
-        let flag = FlagConfig { builtin: self.flag.builtin, action: self.flag.action, rules };
+        let rule_set = regex::RegexSet::new(rules.iter().map(|r| r.regex.as_str()))
+            .map_err(|e| key_err("flag.rules", format!("rules cannot be compiled together: {e}")))?;
+        let flag = FlagConfig { builtin: self.flag.builtin, action: self.flag.action, rules, rule_set };
 
         if !(self.dedup.threshold > 0.0 && self.dedup.threshold <= 1.0) {
             return Err(key_err("dedup.threshold", "must be in (0, 1]"));

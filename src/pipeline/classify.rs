@@ -87,10 +87,7 @@ pub struct LineInfo<'a> {
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
-    for c in s.nfkd() {
-        if ('\u{300}'..='\u{36f}').contains(&c) {
-            continue;
-        }
+    let mut push = |c: char, out: &mut String| {
         let c = match c {
             '\u{2018}' | '\u{2019}' | '\u{02bc}' | '`' | '\u{b4}' => '\'',
             '\u{201c}' | '\u{201d}' | '\u{ab}' | '\u{bb}' | '\u{201e}' => '"',
@@ -99,13 +96,30 @@ pub fn fold(s: &str) -> String {
         };
         if c == ' ' {
             space = true;
-            continue;
+            return;
         }
         if space && !out.is_empty() {
             out.push(' ');
         }
         space = false;
-        out.extend(c.to_lowercase());
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    };
+    for c in s.chars() {
+        if c.is_ascii() {
+            // Fast path: ASCII needs no decomposition.
+            push(c, &mut out);
+            continue;
+        }
+        // Per-character NFKD (the vocabulary is folded the same way, so both sides agree).
+        for d in std::iter::once(c).nfkd() {
+            if !('\u{300}'..='\u{36f}').contains(&d) {
+                push(d, &mut out);
+            }
+        }
     }
     out
 }
@@ -260,7 +274,12 @@ fn word_count(s: &str) -> usize {
 /// `needles` matches at the very start of `s` (after decorations); returns the rest.
 fn strip_label<'s>(words: &Words, s: &'s str) -> Option<&'s str> {
     let trimmed = s.trim_start_matches(is_decoration);
-    let m = words.find(trimmed)?;
+    // Labels are short: search only the head of the line (plus one character for the boundary).
+    let mut head_end = trimmed.len().min(96);
+    while !trimmed.is_char_boundary(head_end) {
+        head_end -= 1;
+    }
+    let m = words.find(&trimmed[..head_end])?;
     (m.start() == 0).then(|| &trimmed[m.end()..])
 }
 
@@ -306,7 +325,8 @@ pub fn classify(line: &LineInfo<'_>) -> Option<LineRole> {
     // A line that opens with a notice is a notice line (the rest of such a block is the
     // notice's own fine print: "This story was reviewed by … Please send questions to …").
     // A notice later in a real paragraph is cut out by `clean` instead (see `find_notice`).
-    if let Some(n) = find_notice(text)
+    if might_be_notice(&f)
+        && let Some(n) = find_notice(text)
         && text[..n.range.start].trim().is_empty()
     {
         return Some(LineRole::AutoNotice);
@@ -493,6 +513,11 @@ fn trim_range(text: &str, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
 /// and says it is unedited / generated; else the whole line when it is one short sentence that
 /// reads as a notice. A sentence inside quotation marks, or a description ("it says the story has
 /// not been edited …"), is not a notice.
+/// Cheap prefilter on a folded line: a notice needs a negated-edit or an automation term.
+fn might_be_notice(f: &str) -> bool {
+    VOCAB.neg_edit.is_match(f) || VOCAB.automatic.is_match(f)
+}
+
 pub fn find_notice(text: &str) -> Option<NoticeSpan> {
     let v = &*VOCAB;
     let whole = trim_range(text, 0..text.len());
@@ -500,6 +525,10 @@ pub fn find_notice(text: &str) -> Option<NoticeSpan> {
         return None;
     }
     let f = fold(&text[whole.clone()]);
+    // Every notice says it was not edited or was made automatically: most lines stop here.
+    if !might_be_notice(&f) {
+        return None;
+    }
     let words = word_count(&f);
     // 1. A bracketed notice at the end of a paragraph: "… helpline. (ANI) (This is an unedited …)".
     let mut candidates: Vec<std::ops::Range<usize>> = Vec::new();

@@ -15,6 +15,8 @@ use crate::pipeline::clean::{Cleaned, Position};
 #[derive(Debug, Clone, Copy)]
 pub struct FlagSettings<'a> {
     pub rules: &'a [FlagRule],
+    /// The rules' patterns as one set (a prefilter); `None` tries every rule.
+    pub rule_set: Option<&'a regex::RegexSet>,
     /// Apply the built-in notice families.
     pub builtin: bool,
 }
@@ -22,13 +24,30 @@ pub struct FlagSettings<'a> {
 /// Returns the first rule that matches, with the marker text it matched.
 pub fn flag(cleaned: &Cleaned, settings: &FlagSettings<'_>) -> Option<Flag> {
     let text = cleaned.item.text.as_str();
-    let paragraphs = text.split("\n\n").count();
-    for rule in settings.rules {
+    // One scan of every text with the whole set says which rules can match at all.
+    let candidates: Option<Vec<bool>> = settings.rule_set.map(|set| {
+        let mut hit = vec![false; settings.rules.len()];
+        let texts = std::iter::once(text)
+            .chain(cleaned.item.title.as_deref())
+            .chain(cleaned.removed.iter().map(|r| r.text.as_str()));
+        for t in texts {
+            for i in set.matches(t).iter() {
+                if let Some(h) = hit.get_mut(i) {
+                    *h = true;
+                }
+            }
+        }
+        hit
+    });
+    for (i, rule) in settings.rules.iter().enumerate() {
+        if candidates.as_ref().is_some_and(|c| !c.get(i).copied().unwrap_or(true)) {
+            continue;
+        }
         if let Some(m) = rule.regex.find(text) {
             let marker = m.as_str().trim();
             if !marker.is_empty() {
                 let paragraph = text[..m.start()].matches("\n\n").count();
-                let position = Position::of(paragraph, paragraphs);
+                let position = Position::of(paragraph, text.matches("\n\n").count() + 1);
                 return Some(Flag { rule: rule.id.clone(), marker: marker.to_string(), position });
             }
         }
@@ -113,7 +132,7 @@ mod tests {
         let rules = [rule("a", "(?i)written by a robot"), rule("b", "robot")];
         let f = flag(
             &cleaned("Intro.\n\nThis was Written By A Robot.", &[]),
-            &FlagSettings { rules: &rules, builtin: true },
+            &FlagSettings { rules: &rules, rule_set: None, builtin: true },
         );
         assert_eq!(
             f,
@@ -124,13 +143,18 @@ mod tests {
     #[test]
     fn removed_lines_are_still_evidence() {
         let rules = [rule("syndicated", r"\(Auto-generated\.\)")];
-        let f =
-            flag(&cleaned("Body.", &["(Auto-generated.)"]), &FlagSettings { rules: &rules, builtin: true });
+        let f = flag(
+            &cleaned("Body.", &["(Auto-generated.)"]),
+            &FlagSettings { rules: &rules, rule_set: None, builtin: true },
+        );
         assert_eq!(f.map(|f| f.marker), Some("(Auto-generated.)".into()));
     }
 
     #[test]
     fn no_rules_no_flag() {
-        assert_eq!(flag(&cleaned("anything", &[]), &FlagSettings { rules: &[], builtin: true }), None);
+        assert_eq!(
+            flag(&cleaned("anything", &[]), &FlagSettings { rules: &[], rule_set: None, builtin: true }),
+            None
+        );
     }
 }

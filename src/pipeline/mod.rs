@@ -36,7 +36,11 @@ impl<'a> ItemSettings<'a> {
                 lang_hint: feed.lang.as_deref(),
                 fetched_at: Some(fetched_at),
             },
-            flag: flag::FlagSettings { rules: &config.flag.rules, builtin: feed.flag.builtin },
+            flag: flag::FlagSettings {
+                rules: &config.flag.rules,
+                rule_set: Some(&config.flag.rule_set),
+                builtin: feed.flag.builtin,
+            },
             action: feed.flag.action,
         }
     }

@@ -117,7 +117,7 @@ fn flagging_dev_set_precision_recall_and_exact_markers() {
         let id = case["id"].as_str().unwrap_or_default();
         let lang = case["lang"].as_str().unwrap_or_default().to_string();
         let cleaned = clean(&raw(case["content_html"].as_str().unwrap_or_default()), &SETTINGS);
-        let got = flag(&cleaned, &FlagSettings { rules: &[], builtin: true });
+        let got = flag(&cleaned, &FlagSettings { rules: &[], rule_set: None, builtin: true });
         let expected = case["auto_generated"].as_bool().unwrap_or(false);
         let t = per_lang.entry(lang).or_default();
         match (&got, expected) {
