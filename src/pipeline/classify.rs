@@ -199,6 +199,7 @@ struct Vocab {
     syndicated: Words,
     automatic: Words,
     generated: Words,
+    syndicated_feed: Words,
 }
 
 static VOCAB: LazyLock<Vocab> = LazyLock::new(|| Vocab {
@@ -220,6 +221,7 @@ static VOCAB: LazyLock<Vocab> = LazyLock::new(|| Vocab {
     syndicated: Words::new(vocab::SYNDICATED),
     automatic: Words::new(vocab::AUTOMATIC),
     generated: Words::new(vocab::GENERATED),
+    syndicated_feed: Words::new(vocab::SYNDICATED_FEED),
 });
 
 /// Characters that decorate the start of a boilerplate line: bullets, arrows, brackets, bold marks.
@@ -445,6 +447,9 @@ pub fn notice_family(f: &str) -> Option<NoticeFamily> {
     {
         return Some(NoticeFamily::UneditedSyndicated);
     }
+    if v.syndicated_feed.is_match(f) && v.generated.is_match(f) && word_count(f) <= 45 {
+        return Some(NoticeFamily::UneditedSyndicated);
+    }
     if v.automatic.is_match(f) && v.generated.is_match(f) && word_count(f) <= 45 {
         return Some(NoticeFamily::Automated);
     }
@@ -515,7 +520,7 @@ fn trim_range(text: &str, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
 /// not been edited …"), is not a notice.
 /// Cheap prefilter on a folded line: a notice needs a negated-edit or an automation term.
 fn might_be_notice(f: &str) -> bool {
-    VOCAB.neg_edit.is_match(f) || VOCAB.automatic.is_match(f)
+    VOCAB.neg_edit.is_match(f) || VOCAB.automatic.is_match(f) || VOCAB.syndicated_feed.is_match(f)
 }
 
 pub fn find_notice(text: &str) -> Option<NoticeSpan> {
@@ -539,7 +544,8 @@ pub fn find_notice(text: &str) -> Option<NoticeSpan> {
         candidates.push(trim_range(text, (whole.start + open)..whole.end));
     }
     // 2. Each sentence.
-    candidates.extend(sentences(text).into_iter().map(|r| trim_range(text, r)));
+    let sentence_ranges = sentences(text);
+    candidates.extend(sentence_ranges.iter().map(|r| trim_range(text, r.clone())));
     for r in candidates {
         let sentence = &text[r.clone()];
         let fs = fold(sentence);
@@ -556,8 +562,22 @@ pub fn find_notice(text: &str) -> Option<NoticeSpan> {
                 let lead = &opener[..m.start()];
                 lead.split_whitespace().count() <= 3 && !lead.contains([':', '"', '\''])
             });
-        if opens_with_self && let Some(family) = notice_family(&fs) {
+        if !opens_with_self {
+            continue;
+        }
+        if let Some(family) = notice_family(&fs) {
             return Some(NoticeSpan { family, range: r });
+        }
+        // A notice told in two sentences: "ZEIT ONLINE hat diese Meldung redaktionell nicht
+        // bearbeitet. Sie wurde automatisch von der dpa übernommen."
+        if let Some(next) = sentence_ranges.iter().find(|n| n.start >= r.end) {
+            let pair = r.start..trim_range(text, next.clone()).end;
+            let fp = fold(&text[pair.clone()]);
+            if word_count(&fp) <= 70
+                && let Some(family) = notice_family(&fp)
+            {
+                return Some(NoticeSpan { family, range: pair });
+            }
         }
     }
     // 3. One short sentence that speaks of itself anywhere.

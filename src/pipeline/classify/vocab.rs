@@ -940,6 +940,7 @@ pub const STAFF: &[&str] = &[
     "equipo",
     "editores",
     "redaktion",
+    "redaktionell",
     "redakteur",
     "redação",
     "equipe",
@@ -1237,4 +1238,40 @@ pub const AGENCY_NAMES: &[&str] = &[
     "newswire",
     "wire service",
     "syndicated",
+];
+
+/// "A syndicated feed" as one phrase: a notice that says the item was published / sourced /
+/// generated from one is unedited wire copy even without a negation ("(the story has been
+/// published from a syndicated feed.)").
+pub const SYNDICATED_FEED: &[&str] = &[
+    "syndicated feed",
+    "syndication feed",
+    "syndicated news feed",
+    "wire agency feed",
+    "agency feed",
+    "news agency feed",
+    "feed sindikasi",
+    "umpan sindikasi",
+    "suapan bersindiket",
+    "flux syndiqué",
+    "flux d'agence",
+    "feed sindicado",
+    "teletipo de agencia",
+    "feed de agência",
+    "flusso d'agenzia",
+    "agentur-feed",
+    "agenturfeed",
+    "persbureau-feed",
+    "kanał agencji",
+    "flux de agenție",
+    "ajans akışı",
+    "सिंडीकेट फीड",
+    "सिंडिकेट फीड",
+    "سنڈیکیٹ فیڈ",
+    "خلاصة وكالة",
+    "فید خبرگزاری",
+    "通讯社供稿",
+    "聚合供稿",
+    "配信記事",
+    "통신사 피드",
 ];
