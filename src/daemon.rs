@@ -20,8 +20,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, FeedConfig};
-use crate::db::{FeedBatch, FeedFailure, FeedRow, Store, StoreError};
-use crate::model::{ContentHash, DropReason, ItemCounts, Timestamp};
+use crate::db::{FeedBatch, FeedFailure, FeedRow, Store, StoreError, Unchanged};
+use crate::model::{ContentHash, DropReason, FetchOutcome, ItemCounts, Timestamp, Validators};
 use crate::pipeline::fetch::{FetchError, Fetcher};
 use crate::pipeline::parse::ParseError;
 use crate::pipeline::{self, ItemSettings};
@@ -72,6 +72,8 @@ pub struct Polled {
     pub next_poll_at: Option<Timestamp>,
     /// The feed's consecutive failures after this poll.
     pub consecutive_errors: i64,
+    /// The feed answered 410 Gone and is no longer polled.
+    pub retired: bool,
 }
 
 /// Shared by every worker.
@@ -82,12 +84,55 @@ pub struct Context {
     pub fetcher: Arc<Fetcher>,
     /// Cancelled when shutdown starts: no new polls, pending fetches abort.
     pub cancel: CancellationToken,
+    /// Recent network-level outcomes, to tell a dead feed from our own network being down.
+    pub network: Arc<NetworkMonitor>,
+}
+
+/// Tells our network being down from a feed being down: a network-level failure (DNS, connect,
+/// timeout) counts against a feed only if some request succeeded recently, or if the failures
+/// are not spread over several hosts.
+#[derive(Debug, Default)]
+pub struct NetworkMonitor {
+    /// (last success, recent network failures as (when, host)). A std Mutex: held for a few
+    /// field updates, never across an await.
+    state: std::sync::Mutex<(
+        Option<std::time::Instant>,
+        std::collections::VecDeque<(std::time::Instant, String)>,
+    )>,
+}
+
+impl NetworkMonitor {
+    /// How far back a success proves the network works.
+    pub const WINDOW: Duration = Duration::from_secs(300);
+
+    pub fn success(&self) {
+        let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.0 = Some(std::time::Instant::now());
+        s.1.clear();
+    }
+
+    /// Records a network failure for `url`; true when it looks like our own network is down
+    /// (no success within [`Self::WINDOW`], and failures on at least two hosts).
+    pub fn failure_looks_local(&self, url: &str) -> bool {
+        let now = std::time::Instant::now();
+        let host =
+            url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+        let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let recent_success = s.0.is_some_and(|t| now.duration_since(t) < Self::WINDOW);
+        s.1.retain(|(t, _)| now.duration_since(*t) < Self::WINDOW);
+        s.1.push_back((now, host));
+        while s.1.len() > 256 {
+            s.1.pop_front();
+        }
+        let hosts: HashSet<&str> = s.1.iter().map(|(_, h)| h.as_str()).collect();
+        !recent_success && hosts.len() >= 2
+    }
 }
 
 impl Context {
     pub fn new(config: Arc<Config>, store: Store) -> Result<Self, FetchError> {
         let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
-        Ok(Context { config, store, fetcher, cancel: CancellationToken::new() })
+        Ok(Context { config, store, fetcher, cancel: CancellationToken::new(), network: Arc::default() })
     }
 }
 
@@ -138,24 +183,107 @@ impl fmt::Display for PassSummary {
 /// Polls one feed end to end and records the result (articles, or the failure) in the store.
 pub async fn poll_feed(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> Polled {
     let started = Timestamp::now();
-    let policy = Policy::from(&ctx.config.fetch);
     let result = tokio::select! {
         biased;
         () = ctx.cancel.cancelled() => {
-            return Polled { outcome: FeedOutcome::Cancelled, next_poll_at: None, consecutive_errors: row.consecutive_errors };
+            return Polled {
+                outcome: FeedOutcome::Cancelled,
+                next_poll_at: None,
+                consecutive_errors: row.consecutive_errors,
+                retired: false,
+            };
         }
-        r = fetch_and_process(ctx, feed, row.id) => r,
+        r = fetch_and_process(ctx, feed, row) => r,
     };
     match result {
-        Ok(prepared) => {
-            let (next, reason) =
-                scheduler::next_check(Timestamp::now(), &policy, feed.interval, PollOutcome::Success);
-            let Prepared { body, parsed, outcomes, mut pre_counts } = prepared;
+        Ok(fetched) => {
+            ctx.network.success();
+            store_success(ctx, feed, row, started, fetched).await
+        }
+        Err(e) => fail(ctx, feed, row, e).await,
+    }
+}
+
+/// The scheduling hints stored for a feed (for polls that do not parse the document).
+fn stored_hints(row: &FeedRow) -> scheduler::Hints {
+    scheduler::Hints {
+        feed_min: row.feed_min_secs.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs),
+        skip_hours: row.skip_hours.as_deref().map(parse_list).unwrap_or_default(),
+        skip_days: row.skip_days.as_deref().map(parse_list).unwrap_or_default(),
+        ..scheduler::Hints::default()
+    }
+}
+
+fn parse_list<T: std::str::FromStr>(s: &str) -> Vec<T> {
+    s.split(',').filter_map(|v| v.trim().parse().ok()).collect()
+}
+
+fn jitter() -> f64 {
+    fastrand::f64() * 2.0 - 1.0
+}
+
+async fn store_success(
+    ctx: &Context,
+    feed: &FeedConfig,
+    row: &FeedRow,
+    started: Timestamp,
+    fetched: Fetched,
+) -> Polled {
+    let policy = Policy::from(&ctx.config.fetch);
+    let stored_adaptive = row.adaptive_secs.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs);
+    let (result, next) = match fetched {
+        Fetched::Unchanged { status, validators, fresh_for, bytes } => {
+            let hints = scheduler::Hints { fresh_for, ..stored_hints(row) };
+            let (next, reason) = scheduler::next_check(
+                Timestamp::now(),
+                &policy,
+                feed.interval,
+                stored_adaptive,
+                PollOutcome::Success,
+                &hints,
+                jitter(),
+            );
+            let r = ctx
+                .store
+                .record_unchanged(Unchanged {
+                    feed_id: row.id,
+                    at: started,
+                    http_status: status,
+                    validators,
+                    bytes,
+                    next_poll_at: next,
+                    next_poll_reason: reason.as_str(),
+                })
+                .await
+                .map(|()| ItemCounts::default());
+            tracing::info!(feed = %feed.url, status, next_poll = %next, reason = reason.as_str(), "feed unchanged");
+            (r, next)
+        }
+        Fetched::Parsed(prepared) => {
+            let Prepared { body, parsed, outcomes, mut pre_counts, adaptive } = *prepared;
+            let hints = scheduler::Hints {
+                feed_min: parsed.feed_min,
+                fresh_for: body.fresh_for,
+                retry_after: None,
+                skip_hours: parsed.skip_hours.clone(),
+                skip_days: parsed.skip_days.clone(),
+            };
+            let (next, reason) = scheduler::next_check(
+                Timestamp::now(),
+                &policy,
+                feed.interval,
+                adaptive,
+                PollOutcome::Success,
+                &hints,
+                jitter(),
+            );
             let batch = FeedBatch {
                 feed_id: row.id,
                 fetched_at: started,
                 feed: &parsed,
                 body_hash: ContentHash::of(&body.bytes).0,
+                bytes: body.bytes.len(),
+                adaptive,
                 http_status: body.http_status,
                 etag: body.etag.clone(),
                 last_modified: body.last_modified.clone(),
@@ -163,50 +291,77 @@ pub async fn poll_feed(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> Polle
                 next_poll_reason: reason.as_str(),
                 outcomes,
             };
-            match pipeline::store::store(&ctx.store, batch).await {
-                Ok(counts) => {
-                    pre_counts.add(&counts);
-                    tracing::info!(
-                        feed = %feed.url, new = pre_counts.new, updated = pre_counts.updated,
-                        unchanged = pre_counts.unchanged, flagged = pre_counts.flagged,
-                        dropped = pre_counts.dropped_total(), removed_lines = ?pre_counts.removed_lines,
-                        next_poll = %next, "feed stored"
-                    );
-                    Polled {
-                        outcome: FeedOutcome::Stored(pre_counts),
-                        next_poll_at: Some(next),
-                        consecutive_errors: 0,
-                    }
-                }
-                Err(e) => fail(ctx, feed, row, FeedError::Store(e), &policy).await,
-            }
+            let r = pipeline::store::store(&ctx.store, batch).await.map(|counts| {
+                pre_counts.add(&counts);
+                tracing::info!(
+                    feed = %feed.url, new = pre_counts.new, updated = pre_counts.updated,
+                    unchanged = pre_counts.unchanged, flagged = pre_counts.flagged,
+                    dropped = pre_counts.dropped_total(), removed_lines = ?pre_counts.removed_lines,
+                    next_poll = %next, reason = reason.as_str(), "feed stored"
+                );
+                pre_counts
+            });
+            (r, next)
         }
-        Err(e) => fail(ctx, feed, row, e, &policy).await,
+    };
+    match result {
+        Ok(counts) => Polled {
+            outcome: FeedOutcome::Stored(counts),
+            next_poll_at: Some(next),
+            consecutive_errors: 0,
+            retired: false,
+        },
+        Err(e) => fail(ctx, feed, row, FeedError::Store(e)).await,
     }
 }
 
-async fn fail(ctx: &Context, feed: &FeedConfig, row: &FeedRow, e: FeedError, policy: &Policy) -> Polled {
-    let errors = u32::try_from(row.consecutive_errors.saturating_add(1)).unwrap_or(u32::MAX);
-    let (next, reason) = scheduler::next_check(
-        Timestamp::now(),
-        policy,
-        feed.interval,
-        PollOutcome::Failure { consecutive_errors: errors },
-    );
-    let message = pipeline::fetch::error_chain(&e);
-    tracing::warn!(feed = %feed.url, kind = e.kind(), error = %message, consecutive_errors = errors, next_poll = %next, "feed poll failed");
-    let http_status = match &e {
-        FeedError::Fetch(f) => f.http_status(),
+async fn fail(ctx: &Context, feed: &FeedConfig, row: &FeedRow, e: FeedError) -> Polled {
+    let policy = Policy::from(&ctx.config.fetch);
+    let fetch_error = match &e {
+        FeedError::Fetch(f) => Some(f),
         _ => None,
     };
+    let http_status = fetch_error.and_then(FetchError::http_status);
+    let retire = http_status == Some(410);
+    // Not the feed's fault: a host-wide pause we honour, or our own network being down.
+    let network_down =
+        fetch_error.is_some_and(|f| f.is_network() && ctx.network.failure_looks_local(&feed.url));
+    let counted = !network_down && !matches!(fetch_error, Some(FetchError::HostPaused { .. }));
+    let errors = if counted { row.consecutive_errors.saturating_add(1) } else { row.consecutive_errors };
+    let hints =
+        scheduler::Hints { retry_after: fetch_error.and_then(FetchError::retry_after), ..stored_hints(row) };
+    let (next, reason) = scheduler::next_check(
+        Timestamp::now(),
+        &policy,
+        feed.interval,
+        None,
+        PollOutcome::Failure { consecutive_errors: u32::try_from(errors.max(1)).unwrap_or(u32::MAX) },
+        &hints,
+        jitter(),
+    );
+    let mut message = pipeline::fetch::error_chain(&e);
+    if network_down {
+        message =
+            format!("every recent request failed at the network level (our network looks down): {message}");
+    }
+    if retire {
+        tracing::warn!(feed = %feed.url, "feed is gone (410): retired, no longer polled");
+    } else {
+        tracing::warn!(
+            feed = %feed.url, kind = e.kind(), error = %message, consecutive_errors = errors,
+            counted, next_poll = %next, reason = reason.as_str(), "feed poll failed"
+        );
+    }
     let failure = FeedFailure {
         feed_id: row.id,
         at: Timestamp::now(),
         kind: e.kind(),
         message: &message,
         http_status,
+        counted,
+        retire,
         next_poll_at: next,
-        next_poll_reason: reason.as_str(),
+        next_poll_reason: if retire { "retired" } else { reason.as_str() },
     };
     if let Err(store_err) = ctx.store.record_failure(failure).await {
         tracing::error!(feed = %feed.url, error = %store_err, "cannot record feed failure in the database");
@@ -214,8 +369,21 @@ async fn fail(ctx: &Context, feed: &FeedConfig, row: &FeedRow, e: FeedError, pol
     Polled {
         outcome: FeedOutcome::Failed(e),
         next_poll_at: Some(next),
-        consecutive_errors: i64::from(errors),
+        consecutive_errors: errors,
+        retired: retire,
     }
+}
+
+/// What a successful fetch came to.
+enum Fetched {
+    /// 304, or a 200 whose body is byte-identical to the last one: nothing to parse.
+    Unchanged {
+        status: Option<u16>,
+        validators: Validators,
+        fresh_for: Option<Duration>,
+        bytes: usize,
+    },
+    Parsed(Box<Prepared>),
 }
 
 struct Prepared {
@@ -224,11 +392,35 @@ struct Prepared {
     outcomes: Vec<crate::model::ItemOutcome>,
     /// Counts decided before the write: unchanged items, items dropped while parsing.
     pre_counts: ItemCounts,
+    /// The feed's entry spacing, for adaptive scheduling.
+    adaptive: Option<Duration>,
 }
 
-async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, feed_id: i64) -> Result<Prepared, FeedError> {
-    let body = ctx.fetcher.fetch(feed).await?;
-    let known = ctx.store.item_hashes(feed_id).await?;
+async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> Result<Fetched, FeedError> {
+    let validators = Validators { etag: row.etag.clone(), last_modified: row.last_modified.clone() };
+    let body = match ctx.fetcher.fetch(feed, &validators).await? {
+        FetchOutcome::NotModified { validators: fresh, fresh_for } => {
+            // Keep the old validators unless the server sent new ones.
+            let validators = Validators {
+                etag: fresh.etag.or(validators.etag),
+                last_modified: fresh.last_modified.or(validators.last_modified),
+            };
+            return Ok(Fetched::Unchanged { status: Some(304), validators, fresh_for, bytes: 0 });
+        }
+        FetchOutcome::Fresh(body) => body,
+    };
+    let hash = ContentHash::of(&body.bytes).0;
+    if row.body_hash.as_deref() == Some(hash.as_str()) {
+        // Same bytes as last time: skip parsing, but save the (possibly new) validators.
+        let validators = Validators { etag: body.etag.clone(), last_modified: body.last_modified.clone() };
+        return Ok(Fetched::Unchanged {
+            status: body.http_status,
+            validators,
+            fresh_for: body.fresh_for,
+            bytes: body.bytes.len(),
+        });
+    }
+    let known = ctx.store.item_hashes(row.id).await?;
     let config = Arc::clone(&ctx.config);
     let feed = feed.clone();
     // Parsing and cleaning are CPU-bound: keep them off the async workers. A panic in any pure
@@ -241,15 +433,17 @@ async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, feed_id: i64) -> Re
         }
         let mut feed_doc = parsed.feed;
         let items = std::mem::take(&mut feed_doc.items);
+        let dates: Vec<_> = items.iter().filter_map(|i| i.published.or(i.updated)).collect();
+        let adaptive = scheduler::adaptive_interval(&dates);
         let (changed, unchanged) = pipeline::store::changed_items(items, &known);
         pre_counts.unchanged = unchanged;
         let settings = ItemSettings::for_feed(&config, &feed, Timestamp::now());
         let outcomes =
             changed.into_iter().map(|raw| pipeline::process(raw, &settings, &mut pre_counts)).collect();
-        Ok(Prepared { body, parsed: feed_doc, outcomes, pre_counts })
+        Ok(Prepared { body, parsed: feed_doc, outcomes, pre_counts, adaptive })
     });
     match task.await {
-        Ok(r) => r,
+        Ok(r) => r.map(|p| Fetched::Parsed(Box::new(p))),
         Err(join) => Err(FeedError::Process(if join.is_panic() {
             let p = join.into_panic();
             let msg = p
@@ -271,7 +465,8 @@ pub async fn run_once(ctx: &Context) -> Result<PassSummary, StoreError> {
     let limit = Arc::new(Semaphore::new(ctx.config.fetch.concurrency));
     let mut tasks = JoinSet::new();
     for feed in ctx.config.enabled_feeds() {
-        let Some(row) = rows.get(&feed.url).cloned() else { continue };
+        // A retired feed (410 Gone) is not polled; its data stays.
+        let Some(row) = rows.get(&feed.url).filter(|r| r.retired_at.is_none()).cloned() else { continue };
         let (ctx, feed, limit) = (ctx.clone(), feed.clone(), Arc::clone(&limit));
         tasks.spawn(async move {
             // The semaphore is never closed; if it were, polling without a permit is harmless.
@@ -296,7 +491,12 @@ pub async fn run_once(ctx: &Context) -> Result<PassSummary, StoreError> {
 /// stops new work and waits up to [`SHUTDOWN_GRACE`] for in-flight batches.
 pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<PassSummary, StoreError> {
     let rows = ctx.store.sync_feeds(&ctx.config.feeds).await?;
-    let feeds: Vec<FeedConfig> = ctx.config.enabled_feeds().cloned().collect();
+    let mut feeds: Vec<FeedConfig> = ctx
+        .config
+        .enabled_feeds()
+        .filter(|f| rows.get(&f.url).is_some_and(|r| r.retired_at.is_none()))
+        .cloned()
+        .collect();
     // url -> when it is due. A feed with a stored next poll in the past (or none) is due now.
     let now = tokio::time::Instant::now();
     let mut due: HashMap<String, tokio::time::Instant> = feeds
@@ -347,6 +547,10 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<Pas
                 let Ok((url, polled)) = joined else { continue };
                 running.remove(&url);
                 summary.add(&polled.outcome);
+                if polled.retired {
+                    feeds.retain(|f| f.url != url);
+                    continue;
+                }
                 if let Some(row) = rows.get_mut(&url) {
                     row.consecutive_errors = polled.consecutive_errors;
                 }

@@ -63,6 +63,28 @@ pub struct FetchedBody {
     pub http_status: Option<u16>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// How long the response may be considered fresh (`Cache-Control: max-age`, `Expires`).
+    pub fresh_for: Option<std::time::Duration>,
+}
+
+/// The validators of the last good response, sent back on the next poll.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What a fetch came to.
+#[derive(Debug, Clone)]
+pub enum FetchOutcome {
+    /// A body to parse.
+    Fresh(FetchedBody),
+    /// 304: nothing changed since the validators we sent.
+    NotModified {
+        /// New validators, when the server sent them with the 304.
+        validators: Validators,
+        fresh_for: Option<std::time::Duration>,
+    },
 }
 
 /// A feed document parsed into our own model.
@@ -72,6 +94,11 @@ pub struct ParsedFeed {
     pub site_url: Option<String>,
     /// The feed's declared language, as written (e.g. "en-us").
     pub language: Option<String>,
+    /// The publisher's minimum refresh interval: RSS `<ttl>`, `sy:updatePeriod`/`sy:updateFrequency`.
+    pub feed_min: Option<std::time::Duration>,
+    /// RSS `skipHours` (UTC hours) and `skipDays`.
+    pub skip_hours: Vec<u32>,
+    pub skip_days: Vec<chrono::Weekday>,
     pub items: Vec<RawItem>,
 }
 

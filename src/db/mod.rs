@@ -54,6 +54,27 @@ pub struct FeedRow {
     pub url: String,
     pub next_poll_at: Option<String>,
     pub consecutive_errors: i64,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body_hash: Option<String>,
+    pub feed_min_secs: Option<i64>,
+    pub adaptive_secs: Option<i64>,
+    pub skip_hours: Option<String>,
+    pub skip_days: Option<String>,
+    pub retired_at: Option<String>,
+}
+
+/// A poll that needed no parsing: a 304, or a 200 with the same body as last time.
+#[derive(Debug)]
+pub struct Unchanged<'a> {
+    pub feed_id: i64,
+    pub at: Timestamp,
+    pub http_status: Option<u16>,
+    /// The validators to keep (new ones when the server sent them).
+    pub validators: crate::model::Validators,
+    pub bytes: usize,
+    pub next_poll_at: Timestamp,
+    pub next_poll_reason: &'a str,
 }
 
 /// What one successful poll of a feed produced, written in one transaction.
@@ -63,6 +84,10 @@ pub struct FeedBatch<'a> {
     pub fetched_at: Timestamp,
     pub feed: &'a ParsedFeed,
     pub body_hash: String,
+    /// Bytes received for this poll.
+    pub bytes: usize,
+    /// The entry spacing (adaptive scheduling), stored for polls that do not parse.
+    pub adaptive: Option<Duration>,
     pub http_status: Option<u16>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
@@ -80,6 +105,11 @@ pub struct FeedFailure<'a> {
     pub kind: &'a str,
     pub message: &'a str,
     pub http_status: Option<u16>,
+    /// Whether this failure counts against the feed (not when our network is down or a host
+    /// asked everyone to wait).
+    pub counted: bool,
+    /// 410 Gone: the feed is retired and no longer polled.
+    pub retire: bool,
     pub next_poll_at: Timestamp,
     pub next_poll_reason: &'a str,
 }
@@ -198,10 +228,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let rows: Vec<FeedRow> =
-            sqlx::query_as("SELECT id, url, next_poll_at, consecutive_errors FROM feeds WHERE in_config = 1")
-                .fetch_all(&mut *tx)
-                .await?;
+        let rows: Vec<FeedRow> = sqlx::query_as(
+            "SELECT id, url, next_poll_at, consecutive_errors, etag, last_modified, body_hash, feed_min_secs,
+                        adaptive_secs, skip_hours, skip_days, retired_at
+                 FROM feeds WHERE in_config = 1",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(rows.into_iter().map(|r| (r.url.clone(), r)).collect())
     }
@@ -226,7 +259,9 @@ impl Store {
             "UPDATE feeds SET title = ?2, site_url = ?3, language = ?4, body_hash = ?5,
                  etag = ?6, last_modified = ?7, last_fetch_at = ?8, last_success_at = ?8,
                  last_status = 'ok', last_http_status = ?9, last_error_kind = NULL, last_error = NULL,
-                 consecutive_errors = 0, next_poll_at = ?10, next_poll_reason = ?11
+                 consecutive_errors = 0, next_poll_at = ?10, next_poll_reason = ?11,
+                 feed_min_secs = ?12, skip_hours = ?13, skip_days = ?14, adaptive_secs = ?15,
+                 count_200 = count_200 + 1, bytes_received = bytes_received + ?16
              WHERE id = ?1",
         )
         .bind(batch.feed_id)
@@ -240,6 +275,11 @@ impl Store {
         .bind(batch.http_status.map(i64::from))
         .bind(batch.next_poll_at.to_db())
         .bind(batch.next_poll_reason)
+        .bind(batch.feed.feed_min.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+        .bind(join_list(&batch.feed.skip_hours))
+        .bind(join_list(&batch.feed.skip_days))
+        .bind(batch.adaptive.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+        .bind(i64::try_from(batch.bytes).unwrap_or(i64::MAX))
         .execute(&mut *tx)
         .await?;
 
@@ -300,8 +340,10 @@ impl Store {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "UPDATE feeds SET last_fetch_at = ?2, last_status = 'error', last_error_kind = ?3,
-                 last_error = ?4, last_http_status = ?5, consecutive_errors = consecutive_errors + 1,
-                 next_poll_at = ?6, next_poll_reason = ?7
+                 last_error = ?4, last_http_status = ?5,
+                 consecutive_errors = consecutive_errors + ?8, count_errors = count_errors + 1,
+                 next_poll_at = CASE WHEN ?9 THEN NULL ELSE ?6 END, next_poll_reason = ?7,
+                 retired_at = CASE WHEN ?9 THEN ?2 ELSE retired_at END
              WHERE id = ?1",
         )
         .bind(f.feed_id)
@@ -311,6 +353,33 @@ impl Store {
         .bind(f.http_status.map(i64::from))
         .bind(f.next_poll_at.to_db())
         .bind(f.next_poll_reason)
+        .bind(i64::from(f.counted))
+        .bind(f.retire)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a poll that needed no parsing (304, or the same body again).
+    pub async fn record_unchanged(&self, u: Unchanged<'_>) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "UPDATE feeds SET last_fetch_at = ?2, last_success_at = ?2, last_status = 'ok', last_http_status = ?3,
+                 last_error_kind = NULL, last_error = NULL, consecutive_errors = 0,
+                 etag = ?4, last_modified = ?5, next_poll_at = ?6, next_poll_reason = ?7,
+                 count_304 = count_304 + (?3 = 304), count_200 = count_200 + (?3 IS NOT NULL AND ?3 != 304),
+                 bytes_received = bytes_received + ?8
+             WHERE id = ?1",
+        )
+        .bind(u.feed_id)
+        .bind(u.at.to_db())
+        .bind(u.http_status.map(i64::from))
+        .bind(&u.validators.etag)
+        .bind(&u.validators.last_modified)
+        .bind(u.next_poll_at.to_db())
+        .bind(u.next_poll_reason)
+        .bind(i64::try_from(u.bytes).unwrap_or(i64::MAX))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -417,4 +486,8 @@ async fn upsert_article(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+fn join_list<T: std::fmt::Display>(items: &[T]) -> Option<String> {
+    (!items.is_empty()).then(|| items.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
 }

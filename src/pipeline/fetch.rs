@@ -17,7 +17,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::config::{FeedConfig, FeedSource, FetchConfig};
-use crate::model::FetchedBody;
+use crate::model::{FetchOutcome, FetchedBody, Validators};
+
+/// Pause of a host that answered 429 without a usable `Retry-After`.
+pub const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(600);
 
 /// Why a fetch failed. `kind()` is the stable name stored in the feed's health record.
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +40,11 @@ pub enum FetchError {
     #[error("HTTP status {status}")]
     HttpStatus {
         status: u16,
-        /// The raw `Retry-After` header, when the server sent one.
-        retry_after: Option<String>,
+        /// `Retry-After` (seconds or an HTTP date), when the server sent one.
+        retry_after: Option<Duration>,
     },
+    #[error("host {host} asked us to wait (429 Retry-After); {remaining:?} left")]
+    HostPaused { host: String, remaining: Duration },
     #[error("body exceeds the {limit}-byte limit (fetch.max_body)")]
     TooLarge { limit: u64 },
     #[error("I/O error: {0}")]
@@ -59,6 +64,7 @@ impl FetchError {
             FetchError::Timeout(_) => "timeout",
             FetchError::Redirect(_) => "redirect",
             FetchError::HttpStatus { .. } => "http_status",
+            FetchError::HostPaused { .. } => "host_paused",
             FetchError::TooLarge { .. } => "too_large",
             FetchError::Io(_) => "io",
             FetchError::Other(_) => "other",
@@ -68,6 +74,15 @@ impl FetchError {
     /// True for failures of the network path itself (as opposed to a publisher's answer).
     pub fn is_network(&self) -> bool {
         matches!(self, FetchError::Dns(_) | FetchError::Connect(_) | FetchError::Timeout(_))
+    }
+
+    /// How long the publisher asked us to wait, for 429/503 and paused hosts.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::HttpStatus { retry_after, .. } => *retry_after,
+            FetchError::HostPaused { remaining, .. } => Some(*remaining),
+            _ => None,
+        }
     }
 
     pub fn http_status(&self) -> Option<u16> {
@@ -88,6 +103,9 @@ pub struct Fetcher {
     max_body: u64,
     timeout: Duration,
     hosts: HostLimiter,
+    /// Hosts that answered 429, and until when no request may go to them. A std Mutex: held only
+    /// to read or write the map.
+    paused: Mutex<HashMap<String, Instant>>,
 }
 
 const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
@@ -116,15 +134,34 @@ impl Fetcher {
             max_body: cfg.max_body,
             timeout: cfg.timeout,
             hosts: HostLimiter::new(cfg.per_host, cfg.per_host_interval),
+            paused: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Fetches one feed: the whole body, capped at `max_body` decompressed bytes.
-    pub async fn fetch(&self, feed: &FeedConfig) -> Result<FetchedBody, FetchError> {
+    /// Fetches one feed: the whole body, capped at `max_body` decompressed bytes. `validators`
+    /// from the last good response make it a conditional GET.
+    pub async fn fetch(
+        &self,
+        feed: &FeedConfig,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, FetchError> {
         match &feed.source {
-            FeedSource::File(path) => self.read_file(path).await,
-            FeedSource::Http(url) => self.fetch_http(url, feed.allow_private).await,
+            FeedSource::File(path) => self.read_file(path).await.map(FetchOutcome::Fresh),
+            FeedSource::Http(url) => self.fetch_http(url, feed.allow_private, validators).await,
         }
+    }
+
+    fn host_pause(&self, host: &str) -> Option<Duration> {
+        let paused = self.paused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        paused
+            .get(host)
+            .and_then(|until| until.checked_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
+    }
+
+    fn pause_host(&self, host: &str, for_: Duration) {
+        let mut paused = self.paused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        paused.insert(host.to_string(), Instant::now() + for_);
     }
 
     async fn read_file(&self, path: &std::path::Path) -> Result<FetchedBody, FetchError> {
@@ -146,31 +183,68 @@ impl Fetcher {
             http_status: None,
             etag: None,
             last_modified: None,
+            fresh_for: None,
         })
     }
 
-    async fn fetch_http(&self, url: &url::Url, allow_private: bool) -> Result<FetchedBody, FetchError> {
+    async fn fetch_http(
+        &self,
+        url: &url::Url,
+        allow_private: bool,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, FetchError> {
         if !allow_private {
             check_literal_host(url)?;
         }
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        if let Some(remaining) = self.host_pause(&host) {
+            return Err(FetchError::HostPaused { host, remaining });
+        }
         let _permit = self.hosts.acquire(&host).await;
+        // A pause may have started while we waited for the host's slot.
+        if let Some(remaining) = self.host_pause(&host) {
+            return Err(FetchError::HostPaused { host, remaining });
+        }
         let client = if allow_private { &self.open } else { &self.guarded };
-        let mut resp = client
-            .get(url.clone())
-            .header(reqwest::header::ACCEPT, ACCEPT)
-            .send()
-            .await
-            .map_err(|e| self.classify(&e))?;
+        let mut request = client.get(url.clone()).header(reqwest::header::ACCEPT, ACCEPT);
+        if let Some(etag) = &validators.etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+        }
+        let mut resp = request.send().await.map_err(|e| self.classify(&e))?;
         let status = resp.status();
         let header = |name: reqwest::header::HeaderName| {
             resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
         };
-        if !status.is_success() {
-            return Err(FetchError::HttpStatus {
-                status: status.as_u16(),
-                retry_after: header(reqwest::header::RETRY_AFTER),
+        let now = chrono::Utc::now();
+        let fresh_for = freshness(
+            header(reqwest::header::CACHE_CONTROL).as_deref(),
+            header(reqwest::header::EXPIRES).as_deref(),
+            header(reqwest::header::DATE).as_deref(),
+            now,
+        );
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(FetchOutcome::NotModified {
+                validators: Validators {
+                    etag: header(reqwest::header::ETAG),
+                    last_modified: header(reqwest::header::LAST_MODIFIED),
+                },
+                fresh_for,
             });
+        }
+        if !status.is_success() {
+            let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|v| parse_retry_after(&v, now));
+            if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                // 429 is about the host: every feed on it waits.
+                let pause =
+                    retry_after.unwrap_or(DEFAULT_RATE_LIMIT_PAUSE).min(crate::scheduler::MAX_RETRY_AFTER);
+                self.pause_host(&host, pause);
+                tracing::warn!(host = %host, pause = ?pause, "host rate-limited us (429); pausing it");
+                return Err(FetchError::HttpStatus { status: status.as_u16(), retry_after: Some(pause) });
+            }
+            return Err(FetchError::HttpStatus { status: status.as_u16(), retry_after });
         }
         let content_type = header(reqwest::header::CONTENT_TYPE);
         let etag = header(reqwest::header::ETAG);
@@ -183,14 +257,15 @@ impl Fetcher {
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(FetchedBody {
+        Ok(FetchOutcome::Fresh(FetchedBody {
             bytes,
             content_type,
             final_url: Some(final_url),
             http_status: Some(status.as_u16()),
             etag,
             last_modified,
-        })
+            fresh_for,
+        }))
     }
 
     fn classify(&self, e: &reqwest::Error) -> FetchError {
@@ -223,6 +298,44 @@ impl Fetcher {
             FetchError::Other(chain)
         }
     }
+}
+
+/// `Retry-After`: delay-seconds or an HTTP date (RFC 9110), relative to `now`.
+pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&chrono::Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// How long a response stays fresh: `Cache-Control: max-age` (`no-cache`/`no-store`: none), else
+/// `Expires` minus the response's `Date` (or `now`).
+pub fn freshness(
+    cache_control: Option<&str>,
+    expires: Option<&str>,
+    date: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Duration> {
+    if let Some(cc) = cache_control {
+        let cc = cc.to_ascii_lowercase();
+        if cc.contains("no-cache") || cc.contains("no-store") {
+            return None;
+        }
+        if let Some(age) = cc
+            .split(',')
+            .filter_map(|d| d.trim().strip_prefix("max-age="))
+            .find_map(|v| v.trim_matches('"').parse::<u64>().ok())
+        {
+            return Some(Duration::from_secs(age));
+        }
+    }
+    let expires = chrono::DateTime::parse_from_rfc2822(expires?.trim()).ok()?.with_timezone(&chrono::Utc);
+    let base = date
+        .and_then(|d| chrono::DateTime::parse_from_rfc2822(d.trim()).ok())
+        .map_or(now, |d| d.with_timezone(&chrono::Utc));
+    (expires - base).to_std().ok()
 }
 
 /// The error and its causes, joined: "error sending request: client error (Connect): dns error".
@@ -412,6 +525,32 @@ mod tests {
             let ip: IpAddr = s.parse().expect("valid literal");
             assert!(is_public(ip), "{s} must be allowed");
         }
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_http_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z").expect("valid").to_utc();
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Sun, 29 Nov 2026 12:10:00 GMT", now), Some(Duration::from_secs(600)));
+        assert_eq!(parse_retry_after("Sun, 29 Nov 2026 11:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn freshness_from_max_age_or_expires() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z").expect("valid").to_utc();
+        assert_eq!(freshness(Some("public, max-age=900"), None, None, now), Some(Duration::from_secs(900)));
+        assert_eq!(freshness(Some("no-cache, max-age=900"), None, None, now), None);
+        assert_eq!(
+            freshness(
+                None,
+                Some("Sun, 29 Nov 2026 13:00:00 GMT"),
+                Some("Sun, 29 Nov 2026 12:30:00 GMT"),
+                now
+            ),
+            Some(Duration::from_secs(1800))
+        );
+        assert_eq!(freshness(None, Some("0"), None, now), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -73,8 +73,11 @@ pub fn parse(body: &FetchedBody) -> Result<Parsed, ParseError> {
     let site_url = pick_link(&feed.links);
     // feed-rs drops <source>, dc:source and dc:publisher; read them in a second, tolerant pass
     // and attach them by position (only when both passes saw the same number of items).
+    let extras = doc_extras(bytes).unwrap_or_default();
     let mut sources =
-        item_sources(bytes).filter(|s| s.len() == feed.entries.len()).unwrap_or_default().into_iter();
+        if extras.items.len() == feed.entries.len() { extras.items.clone() } else { Vec::new() }.into_iter();
+    let ttl = feed.ttl.filter(|m| *m > 0).map(|m| std::time::Duration::from_secs(u64::from(m) * 60));
+    let feed_min = ttl.into_iter().chain(extras.syndication_interval()).max();
     let mut seen = HashSet::new();
     let mut repeated_guids = 0;
     let mut items = Vec::with_capacity(feed.entries.len());
@@ -88,69 +91,134 @@ pub fn parse(body: &FetchedBody) -> Result<Parsed, ParseError> {
         }
     }
     Ok(Parsed {
-        feed: ParsedFeed { title: feed.title.map(|t| t.content), site_url, language, items },
+        feed: ParsedFeed {
+            title: feed.title.map(|t| t.content),
+            site_url,
+            language,
+            feed_min,
+            skip_hours: extras.skip_hours,
+            skip_days: extras.skip_days,
+            items,
+        },
         repeated_guids,
     })
 }
 
-/// Per item (`<item>` / `<entry>`, in document order): the text of its `source`, `dc:source` and
-/// `dc:publisher` elements. `None` for JSON or when the XML cannot be read to the end.
-fn item_sources(bytes: &[u8]) -> Option<Vec<Vec<String>>> {
+/// What feed-rs does not expose, read in a second tolerant pass over XML documents.
+#[derive(Debug, Default)]
+struct DocExtras {
+    /// Per item (`<item>` / `<entry>`, in document order): its `source`, `dc:source` and
+    /// `dc:publisher` texts.
+    items: Vec<Vec<String>>,
+    /// `sy:updatePeriod` and `sy:updateFrequency`.
+    update_period: Option<String>,
+    update_frequency: Option<String>,
+    skip_hours: Vec<u32>,
+    skip_days: Vec<chrono::Weekday>,
+}
+
+impl DocExtras {
+    /// The interval `sy:updatePeriod` / `sy:updateFrequency` ask for (period / frequency).
+    fn syndication_interval(&self) -> Option<std::time::Duration> {
+        let period = match self.update_period.as_deref()?.trim().to_ascii_lowercase().as_str() {
+            "hourly" => 3600,
+            "daily" => 86_400,
+            "weekly" => 7 * 86_400,
+            "monthly" => 30 * 86_400,
+            "yearly" => 365 * 86_400,
+            _ => return None,
+        };
+        let frequency = self
+            .update_frequency
+            .as_deref()
+            .and_then(|f| f.trim().parse::<u64>().ok())
+            .filter(|f| *f > 0)
+            .unwrap_or(1);
+        Some(std::time::Duration::from_secs(period / frequency))
+    }
+}
+
+/// What is being collected while reading [`DocExtras`].
+#[derive(Debug, Clone, Copy)]
+enum Capture {
+    Source,
+    Period,
+    Frequency,
+    Hour,
+    Day,
+}
+
+/// Reads [`DocExtras`]; `None` for JSON or when the XML cannot be read to the end.
+fn doc_extras(bytes: &[u8]) -> Option<DocExtras> {
     use quick_xml::events::Event;
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'<') {
         return None;
     }
     let mut reader = quick_xml::Reader::from_reader(bytes);
     let mut buf = Vec::new();
-    let mut items: Vec<Vec<String>> = Vec::new();
+    let mut out = DocExtras::default();
     // Element depth inside the current item (0: outside any item).
     let mut depth = 0usize;
-    // Text being collected, and the depth of the element it belongs to.
-    let mut capture: Option<(String, usize)> = None;
+    // Text being collected: what, the text so far, and the item depth it belongs to.
+    let mut capture: Option<(Capture, String, usize)> = None;
     loop {
         match reader.read_event_into(&mut buf) {
             Ok(Event::Start(e)) => {
                 let local = e.local_name();
                 let local = local.as_ref();
                 if depth == 0 {
-                    if matches!(local, "item" | "entry") {
-                        items.push(Vec::new());
-                        depth = 1;
+                    match local {
+                        "item" | "entry" => {
+                            out.items.push(Vec::new());
+                            depth = 1;
+                        }
+                        "updatePeriod" => capture = Some((Capture::Period, String::new(), 0)),
+                        "updateFrequency" => capture = Some((Capture::Frequency, String::new(), 0)),
+                        "hour" => capture = Some((Capture::Hour, String::new(), 0)),
+                        "day" => capture = Some((Capture::Day, String::new(), 0)),
+                        _ => {}
                     }
                 } else {
                     depth += 1;
                     if capture.is_none() && matches!(local, "source" | "publisher") {
-                        capture = Some((String::new(), depth));
+                        capture = Some((Capture::Source, String::new(), depth));
                     }
                 }
             }
-            Ok(Event::End(_)) if depth > 0 => {
-                if let Some((text, at)) = capture.take_if(|(_, at)| *at == depth) {
-                    let _ = at;
+            Ok(Event::End(_)) => {
+                if let Some((what, text, _)) = capture.take_if(|(_, _, at)| *at == depth) {
                     let text = crate::pipeline::clean::inline_text(&text);
-                    if let (false, Some(item)) = (text.is_empty(), items.last_mut()) {
-                        item.push(text);
+                    match what {
+                        Capture::Source => {
+                            if let (false, Some(item)) = (text.is_empty(), out.items.last_mut()) {
+                                item.push(text);
+                            }
+                        }
+                        Capture::Period => out.update_period = Some(text),
+                        Capture::Frequency => out.update_frequency = Some(text),
+                        Capture::Hour => out.skip_hours.extend(text.parse::<u32>().ok().filter(|h| *h < 24)),
+                        Capture::Day => out.skip_days.extend(text.parse::<chrono::Weekday>().ok()),
                     }
                 }
-                depth -= 1;
+                depth = depth.saturating_sub(1);
             }
             Ok(Event::Text(t)) => {
-                if let Some((text, _)) = capture.as_mut() {
+                if let Some((_, text, _)) = capture.as_mut() {
                     text.push_str(&t);
                     text.push(' ');
                 }
             }
-            // Entity references arrive as their own events; the HTML entity decoder below
+            // Entity references arrive as their own events; the HTML entity decoder above
             // resolves them (`&amp;`, `&#233;`, `&nbsp;` …).
             Ok(Event::GeneralRef(r)) => {
-                if let Some((text, _)) = capture.as_mut() {
+                if let Some((_, text, _)) = capture.as_mut() {
                     text.push('&');
                     text.push_str(&r);
                     text.push(';');
                 }
             }
             Ok(Event::CData(t)) => {
-                if let Some((text, _)) = capture.as_mut() {
+                if let Some((_, text, _)) = capture.as_mut() {
                     text.push_str(&t);
                     text.push(' ');
                 }
@@ -161,7 +229,7 @@ fn item_sources(bytes: &[u8]) -> Option<Vec<Vec<String>>> {
         }
         buf.clear();
     }
-    Some(items)
+    Some(out)
 }
 
 fn classify(e: &feed_rs::parser::ParseFeedError) -> ParseError {
@@ -239,6 +307,7 @@ mod tests {
             http_status: Some(200),
             etag: None,
             last_modified: None,
+            fresh_for: None,
         }
     }
 
@@ -274,6 +343,18 @@ mod tests {
                 vec![]
             ]
         );
+    }
+
+    #[test]
+    fn ttl_sy_and_skip_elements_are_read() {
+        let doc = r#"<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>T</title>
+            <ttl>60</ttl><sy:updatePeriod>daily</sy:updatePeriod><sy:updateFrequency>12</sy:updateFrequency>
+            <skipHours><hour>1</hour><hour>2</hour></skipHours><skipDays><day>Sunday</day></skipDays>
+            <item><guid>1</guid><title>a</title></item></channel></rss>"#;
+        let p = parse(&body(doc)).expect("valid feed");
+        assert_eq!(p.feed.feed_min, Some(std::time::Duration::from_secs(7200)), "max(ttl 1h, daily/12 = 2h)");
+        assert_eq!(p.feed.skip_hours, vec![1, 2]);
+        assert_eq!(p.feed.skip_days, vec![chrono::Weekday::Sun]);
     }
 
     #[test]

@@ -47,7 +47,7 @@ async fn action_drop_keeps_the_sighting_but_no_article() {
     assert_eq!(raw, 2, "the dropped item's sighting is recorded");
     // Nothing changed: a second pass drops nothing again and stores nothing.
     let again = summary_counts(&env.run_once().await);
-    assert_eq!((again["new"], again["dropped"], again["unchanged"]), (0, 0, 2));
+    assert_eq!((again["new"], again["updated"], again["dropped"]), (0, 0, 0));
 }
 
 const NOTICE_FEED: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
