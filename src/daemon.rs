@@ -74,6 +74,8 @@ pub struct Polled {
     pub consecutive_errors: i64,
     /// The feed answered 410 Gone and is no longer polled.
     pub retired: bool,
+    /// A network failure not counted because nothing had succeeded yet (see [`NetworkMonitor`]).
+    pub deferred: bool,
 }
 
 /// Shared by every worker.
@@ -89,16 +91,20 @@ pub struct Context {
 }
 
 /// Tells our network being down from a feed being down: a network-level failure (DNS, connect,
-/// timeout) counts against a feed only if some request succeeded recently, or if the failures
-/// are not spread over several hosts.
+/// timeout) counts against a feed only if some request succeeded within [`NetworkMonitor::WINDOW`].
+/// A pass of `run --once` settles the failures it deferred at its end: if anything succeeded in the
+/// pass, they count after all.
 #[derive(Debug, Default)]
 pub struct NetworkMonitor {
-    /// (last success, recent network failures as (when, host)). A std Mutex: held for a few
-    /// field updates, never across an await.
-    state: std::sync::Mutex<(
-        Option<std::time::Instant>,
-        std::collections::VecDeque<(std::time::Instant, String)>,
-    )>,
+    /// A std Mutex: held for a few field updates, never across an await.
+    state: std::sync::Mutex<NetworkState>,
+}
+
+#[derive(Debug, Default)]
+struct NetworkState {
+    last_success: Option<std::time::Instant>,
+    /// Recent network-level failures: when, and which host.
+    failures: std::collections::VecDeque<(std::time::Instant, String)>,
 }
 
 impl NetworkMonitor {
@@ -107,25 +113,24 @@ impl NetworkMonitor {
 
     pub fn success(&self) {
         let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        s.0 = Some(std::time::Instant::now());
-        s.1.clear();
+        s.last_success = Some(std::time::Instant::now());
+        s.failures.clear();
     }
 
     /// Records a network failure for `url`; true when it looks like our own network is down
-    /// (no success within [`Self::WINDOW`], and failures on at least two hosts).
+    /// (no success within [`Self::WINDOW`]).
     pub fn failure_looks_local(&self, url: &str) -> bool {
         let now = std::time::Instant::now();
         let host =
             url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
         let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let recent_success = s.0.is_some_and(|t| now.duration_since(t) < Self::WINDOW);
-        s.1.retain(|(t, _)| now.duration_since(*t) < Self::WINDOW);
-        s.1.push_back((now, host));
-        while s.1.len() > 256 {
-            s.1.pop_front();
+        let recent_success = s.last_success.is_some_and(|t| now.duration_since(t) < Self::WINDOW);
+        s.failures.retain(|(t, _)| now.duration_since(*t) < Self::WINDOW);
+        s.failures.push_back((now, host));
+        while s.failures.len() > 256 {
+            s.failures.pop_front();
         }
-        let hosts: HashSet<&str> = s.1.iter().map(|(_, h)| h.as_str()).collect();
-        !recent_success && hosts.len() >= 2
+        !recent_success
     }
 }
 
@@ -191,6 +196,7 @@ pub async fn poll_feed(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> Polle
                 next_poll_at: None,
                 consecutive_errors: row.consecutive_errors,
                 retired: false,
+                deferred: false,
             };
         }
         r = fetch_and_process(ctx, feed, row) => r,
@@ -310,6 +316,7 @@ async fn store_success(
             next_poll_at: Some(next),
             consecutive_errors: 0,
             retired: false,
+            deferred: false,
         },
         Err(e) => fail(ctx, feed, row, FeedError::Store(e)).await,
     }
@@ -371,6 +378,7 @@ async fn fail(ctx: &Context, feed: &FeedConfig, row: &FeedRow, e: FeedError) -> 
         next_poll_at: Some(next),
         consecutive_errors: errors,
         retired: retire,
+        deferred: network_down,
     }
 }
 
@@ -471,18 +479,28 @@ pub async fn run_once(ctx: &Context) -> Result<PassSummary, StoreError> {
         tasks.spawn(async move {
             // The semaphore is never closed; if it were, polling without a permit is harmless.
             let _permit = limit.acquire_owned().await.ok();
-            poll_feed(&ctx, &feed, &row).await.outcome
+            (row.id, poll_feed(&ctx, &feed, &row).await)
         });
     }
     let mut summary = PassSummary::default();
+    let mut deferred = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(outcome) => summary.add(&outcome),
+            Ok((feed_id, polled)) => {
+                if polled.deferred {
+                    deferred.push(feed_id);
+                }
+                summary.add(&polled.outcome);
+            }
             Err(e) => {
                 tracing::error!(error = %e, "feed task failed");
                 summary.feeds_failed += 1;
             }
         }
+    }
+    // Failures deferred while nothing had succeeded yet count after all if something did.
+    if !deferred.is_empty() && summary.feeds_ok > 0 {
+        ctx.store.count_deferred_failures(&deferred).await?;
     }
     Ok(summary)
 }

@@ -2,6 +2,7 @@
 
 mod check;
 mod export;
+mod feeds;
 mod run;
 mod stats;
 
@@ -42,6 +43,8 @@ pub enum Command {
     Check,
     /// Stream stored articles as JSON lines or CSV
     Export(export::ExportArgs),
+    /// Each feed with its health: last fetch, status, errors, next poll and why, items stored
+    Feeds(feeds::FeedsArgs),
     /// Counts per feed and overall: items, flagged share, duplicate share, dropped, languages
     Stats(stats::StatsArgs),
 }
@@ -83,6 +86,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => check::check(&config),
         Command::Run(args) => runtime()?.block_on(run::run(config, args)),
         Command::Export(args) => runtime()?.block_on(export::export(config, args)),
+        Command::Feeds(args) => runtime()?.block_on(feeds::feeds(config, args)),
         Command::Stats(args) => runtime()?.block_on(stats::stats(config, args)),
     }
 }

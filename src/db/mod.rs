@@ -148,6 +148,32 @@ pub struct ExportFilter {
     pub since: Option<Timestamp>,
 }
 
+/// One feed's health, as `feedsieve feeds` shows it (the `feed_health` view).
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct FeedHealthRow {
+    pub url: String,
+    pub name: String,
+    pub in_config: bool,
+    pub enabled: bool,
+    pub last_fetch_at: Option<String>,
+    pub last_success_at: Option<String>,
+    pub last_status: Option<String>,
+    pub last_http_status: Option<i64>,
+    pub last_error_kind: Option<String>,
+    pub last_error: Option<String>,
+    pub consecutive_errors: i64,
+    pub next_poll_at: Option<String>,
+    pub next_poll_reason: Option<String>,
+    pub retired_at: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub count_200: i64,
+    pub count_304: i64,
+    pub count_errors: i64,
+    pub bytes_received: i64,
+    pub items_stored: i64,
+}
+
 /// Counts for `feedsieve stats`: one row per feed, and the totals.
 #[derive(Debug, Clone, Default, Serialize, FromRow)]
 pub struct StatsRow {
@@ -361,6 +387,19 @@ impl Store {
         Ok(())
     }
 
+    /// Counts failures that were recorded as "network down" against their feeds after all.
+    pub async fn count_deferred_failures(&self, feed_ids: &[i64]) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        for id in feed_ids {
+            sqlx::query("UPDATE feeds SET consecutive_errors = consecutive_errors + 1 WHERE id = ?1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records a poll that needed no parsing (304, or the same body again).
     pub async fn record_unchanged(&self, u: Unchanged<'_>) -> Result<(), StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
@@ -384,6 +423,18 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Every feed's health, configured feeds first.
+    pub async fn feed_health(&self) -> Result<Vec<FeedHealthRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT url, name, in_config, enabled, last_fetch_at, last_success_at, last_status, last_http_status,
+                    last_error_kind, last_error, consecutive_errors, next_poll_at, next_poll_reason, retired_at,
+                    etag, last_modified, count_200, count_304, count_errors, bytes_received, items_stored
+             FROM feed_health ORDER BY in_config DESC, name, url",
+        )
+        .fetch_all(&self.reader)
+        .await?)
     }
 
     /// Per-feed counts (feeds with any stored item, or still configured) and languages.

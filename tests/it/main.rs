@@ -18,6 +18,7 @@ mod helpers;
 mod config_cli;
 mod ingest;
 mod fetch_safety;
+mod fetching;
 mod daemon;
 mod flagging;
 mod corpus;
