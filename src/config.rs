@@ -147,6 +147,7 @@ pub struct RawFetch {
     pub max_interval: String,
     pub allow_private: bool,
     pub adaptive: bool,
+    pub redirect_adopt_after: u32,
 }
 
 impl Default for RawFetch {
@@ -164,6 +165,7 @@ impl Default for RawFetch {
             max_interval: "24h".into(),
             allow_private: false,
             adaptive: true,
+            redirect_adopt_after: 3,
         }
     }
 }
@@ -346,6 +348,8 @@ pub struct FetchConfig {
     pub max_interval: Duration,
     pub allow_private: bool,
     pub adaptive: bool,
+    /// Consecutive polls a permanent redirect must be seen before its target is adopted.
+    pub redirect_adopt_after: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -537,6 +541,11 @@ impl RawConfig {
             max_interval: duration("fetch.max_interval", &f.max_interval)?,
             allow_private: f.allow_private,
             adaptive: f.adaptive,
+            redirect_adopt_after: u32::try_from(at_least_one(
+                "fetch.redirect_adopt_after",
+                f.redirect_adopt_after,
+            )?)
+            .unwrap_or(u32::MAX),
         };
         for (key, d) in [("fetch.timeout", fetch.timeout), ("fetch.connect_timeout", fetch.connect_timeout)] {
             if d.is_zero() {

@@ -382,6 +382,30 @@ async fn fail(ctx: &Context, feed: &FeedConfig, row: &FeedRow, e: FeedError) -> 
     }
 }
 
+/// Follows permanent redirects: a target seen on `redirect_adopt_after` consecutive polls becomes
+/// the feed's effective URL (the config's url stays its identity); logged once when adopted.
+async fn track_redirect(ctx: &Context, feed: &FeedConfig, row: &FeedRow, moved_to: Option<&str>) {
+    let streak = match moved_to {
+        Some(target) if row.redirect_to.as_deref() == Some(target) => row.redirect_streak.saturating_add(1),
+        Some(_) => 1,
+        None if row.redirect_streak == 0 => return,
+        None => 0,
+    };
+    let adopt = moved_to.filter(|_| streak >= i64::from(ctx.config.fetch.redirect_adopt_after));
+    let effective = adopt.or(row.effective_url.as_deref());
+    if let Some(target) = adopt
+        && row.effective_url.as_deref() != Some(target)
+    {
+        tracing::warn!(
+            feed = %feed.url, moved_to = target, polls = streak,
+            "feed moved permanently; now fetching the new URL (update the config's url to make it permanent)"
+        );
+    }
+    if let Err(e) = ctx.store.record_redirect(row.id, moved_to, streak, effective).await {
+        tracing::error!(feed = %feed.url, error = %e, "cannot record redirect state");
+    }
+}
+
 /// What a successful fetch came to.
 enum Fetched {
     /// 304, or a 200 whose body is byte-identical to the last one: nothing to parse.
@@ -406,8 +430,10 @@ struct Prepared {
 
 async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> Result<Fetched, FeedError> {
     let validators = Validators { etag: row.etag.clone(), last_modified: row.last_modified.clone() };
-    let body = match ctx.fetcher.fetch(feed, &validators).await? {
-        FetchOutcome::NotModified { validators: fresh, fresh_for } => {
+    let effective = row.effective_url.as_deref().and_then(|u| url::Url::parse(u).ok());
+    let body = match ctx.fetcher.fetch(feed, &validators, effective.as_ref()).await? {
+        FetchOutcome::NotModified { validators: fresh, fresh_for, moved_to } => {
+            track_redirect(ctx, feed, row, moved_to.as_deref()).await;
             // Keep the old validators unless the server sent new ones.
             let validators = Validators {
                 etag: fresh.etag.or(validators.etag),
@@ -415,7 +441,10 @@ async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> R
             };
             return Ok(Fetched::Unchanged { status: Some(304), validators, fresh_for, bytes: 0 });
         }
-        FetchOutcome::Fresh(body) => body,
+        FetchOutcome::Fresh(body) => {
+            track_redirect(ctx, feed, row, body.moved_to.as_deref()).await;
+            body
+        }
     };
     let hash = ContentHash::of(&body.bytes).0;
     if row.body_hash.as_deref() == Some(hash.as_str()) {

@@ -65,6 +65,8 @@ pub struct FetchedBody {
     pub last_modified: Option<String>,
     /// How long the response may be considered fresh (`Cache-Control: max-age`, `Expires`).
     pub fresh_for: Option<std::time::Duration>,
+    /// The final URL when every redirect on the way was permanent (301/308).
+    pub moved_to: Option<String>,
 }
 
 /// The validators of the last good response, sent back on the next poll.
@@ -84,6 +86,8 @@ pub enum FetchOutcome {
         /// New validators, when the server sent them with the 304.
         validators: Validators,
         fresh_for: Option<std::time::Duration>,
+        /// The final URL when every redirect on the way was permanent (301/308).
+        moved_to: Option<String>,
     },
 }
 

@@ -9,7 +9,8 @@
 //!    at the cap and is never abandoned.
 //! 2. **Publisher signals are lower bounds**: RSS `<ttl>` and `sy:updatePeriod`/`sy:updateFrequency`,
 //!    `Cache-Control: max-age` / `Expires`, `Retry-After`.
-//! 3. **Jitter** of ±10% so that feeds never move in lockstep.
+//! 3. **Jitter** of ±10% so that feeds never move in lockstep (`Retry-After` is then applied as an
+//!    exact floor: the poll comes as soon as the publisher allows, not up to 10% later).
 //! 4. **Clamp** to `[min_interval, max_interval]`; a `Retry-After` still wins over the upper bound
 //!    (up to [`MAX_RETRY_AFTER`]): no request before the publisher's time has passed.
 //! 5. **skipHours / skipDays** (UTC) move the poll to the next allowed hour.
@@ -141,11 +142,8 @@ pub fn next_delay(
             base.saturating_mul(1u32 << exp)
         }
     };
-    for (bound, why) in [
-        (hints.feed_min, NextReason::Ttl),
-        (hints.fresh_for, NextReason::CacheControl),
-        (hints.retry_after, NextReason::RetryAfter),
-    ] {
+    // Retry-After is applied after the jitter, as an exact floor (below).
+    for (bound, why) in [(hints.feed_min, NextReason::Ttl), (hints.fresh_for, NextReason::CacheControl)] {
         if let Some(b) = bound
             && b > delay
         {

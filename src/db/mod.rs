@@ -62,6 +62,9 @@ pub struct FeedRow {
     pub skip_hours: Option<String>,
     pub skip_days: Option<String>,
     pub retired_at: Option<String>,
+    pub redirect_to: Option<String>,
+    pub redirect_streak: i64,
+    pub effective_url: Option<String>,
 }
 
 /// A poll that needed no parsing: a 304, or a 200 with the same body as last time.
@@ -167,6 +170,7 @@ pub struct FeedHealthRow {
     pub retired_at: Option<String>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    pub effective_url: Option<String>,
     pub count_200: i64,
     pub count_304: i64,
     pub count_errors: i64,
@@ -256,7 +260,8 @@ impl Store {
         }
         let rows: Vec<FeedRow> = sqlx::query_as(
             "SELECT id, url, next_poll_at, consecutive_errors, etag, last_modified, body_hash, feed_min_secs,
-                        adaptive_secs, skip_hours, skip_days, retired_at
+                        adaptive_secs, skip_hours, skip_days, retired_at, redirect_to, redirect_streak,
+                        effective_url
                  FROM feeds WHERE in_config = 1",
         )
         .fetch_all(&mut *tx)
@@ -387,6 +392,28 @@ impl Store {
         Ok(())
     }
 
+    /// Records the permanent-redirect state of a feed after a successful poll.
+    pub async fn record_redirect(
+        &self,
+        feed_id: i64,
+        redirect_to: Option<&str>,
+        streak: i64,
+        effective_url: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "UPDATE feeds SET redirect_to = ?2, redirect_streak = ?3, effective_url = ?4 WHERE id = ?1",
+        )
+        .bind(feed_id)
+        .bind(redirect_to)
+        .bind(streak)
+        .bind(effective_url)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Counts failures that were recorded as "network down" against their feeds after all.
     pub async fn count_deferred_failures(&self, feed_ids: &[i64]) -> Result<(), StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
@@ -430,7 +457,8 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT url, name, in_config, enabled, last_fetch_at, last_success_at, last_status, last_http_status,
                     last_error_kind, last_error, consecutive_errors, next_poll_at, next_poll_reason, retired_at,
-                    etag, last_modified, count_200, count_304, count_errors, bytes_received, items_stored
+                    etag, last_modified, effective_url, count_200, count_304, count_errors, bytes_received,
+                    items_stored
              FROM feed_health ORDER BY in_config DESC, name, url",
         )
         .fetch_all(&self.reader)

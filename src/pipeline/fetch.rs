@@ -19,6 +19,9 @@ use tokio::time::Instant;
 use crate::config::{FeedConfig, FeedSource, FetchConfig};
 use crate::model::{FetchOutcome, FetchedBody, Validators};
 
+/// Redirect hops followed before giving up.
+pub const MAX_REDIRECTS: usize = 10;
+
 /// Pause of a host that answered 429 without a usable `Retry-After`.
 pub const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(600);
 
@@ -122,7 +125,9 @@ impl Fetcher {
                 .connect_timeout(cfg.connect_timeout)
                 .timeout(cfg.timeout)
                 .read_timeout(cfg.timeout)
-                .redirect(redirect_policy(guard));
+                // Redirects are followed by hand (see `fetch_http`): each hop gets the SSRF check,
+                // the host's limits, and we learn whether the move was permanent.
+                .redirect(reqwest::redirect::Policy::none());
             if guard {
                 b = b.dns_resolver(Arc::new(PublicOnlyResolver));
             }
@@ -140,14 +145,19 @@ impl Fetcher {
 
     /// Fetches one feed: the whole body, capped at `max_body` decompressed bytes. `validators`
     /// from the last good response make it a conditional GET.
+    ///
+    /// `effective` replaces the configured URL once a permanent redirect has been adopted.
     pub async fn fetch(
         &self,
         feed: &FeedConfig,
         validators: &Validators,
+        effective: Option<&url::Url>,
     ) -> Result<FetchOutcome, FetchError> {
         match &feed.source {
             FeedSource::File(path) => self.read_file(path).await.map(FetchOutcome::Fresh),
-            FeedSource::Http(url) => self.fetch_http(url, feed.allow_private, validators).await,
+            FeedSource::Http(url) => {
+                self.fetch_http(effective.unwrap_or(url), feed.allow_private, validators).await
+            }
         }
     }
 
@@ -184,6 +194,7 @@ impl Fetcher {
             etag: None,
             last_modified: None,
             fresh_for: None,
+            moved_to: None,
         })
     }
 
@@ -193,27 +204,34 @@ impl Fetcher {
         allow_private: bool,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
-        if !allow_private {
-            check_literal_host(url)?;
-        }
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        if let Some(remaining) = self.host_pause(&host) {
-            return Err(FetchError::HostPaused { host, remaining });
-        }
-        let _permit = self.hosts.acquire(&host).await;
-        // A pause may have started while we waited for the host's slot.
-        if let Some(remaining) = self.host_pause(&host) {
-            return Err(FetchError::HostPaused { host, remaining });
-        }
-        let client = if allow_private { &self.open } else { &self.guarded };
-        let mut request = client.get(url.clone()).header(reqwest::header::ACCEPT, ACCEPT);
-        if let Some(etag) = &validators.etag {
-            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
-        }
-        if let Some(lm) = &validators.last_modified {
-            request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
-        }
-        let mut resp = request.send().await.map_err(|e| self.classify(&e))?;
+        let mut current = url.clone();
+        let mut visited = std::collections::HashSet::new();
+        // Whether every hop so far was a permanent redirect (301/308).
+        let mut permanent = true;
+        let (mut resp, _permit, host) = loop {
+            if !visited.insert(current.to_string()) {
+                return Err(FetchError::Redirect(format!("redirect loop at {current}")));
+            }
+            if visited.len() > MAX_REDIRECTS + 1 {
+                return Err(FetchError::Redirect(format!("more than {MAX_REDIRECTS} redirects")));
+            }
+            if !matches!(current.scheme(), "http" | "https") {
+                return Err(FetchError::Redirect(format!("redirect to a non-HTTP URL: {current}")));
+            }
+            let (resp, permit, host) = self.request(&current, allow_private, validators).await?;
+            let status = resp.status().as_u16();
+            let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok());
+            match (status, location) {
+                (301 | 302 | 303 | 307 | 308, Some(location)) => {
+                    permanent &= matches!(status, 301 | 308);
+                    current = current
+                        .join(location)
+                        .map_err(|e| FetchError::Redirect(format!("bad Location {location:?}: {e}")))?;
+                }
+                _ => break (resp, permit, host),
+            }
+        };
+        let moved_to = (permanent && current != *url).then(|| current.to_string());
         let status = resp.status();
         let header = |name: reqwest::header::HeaderName| {
             resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
@@ -232,6 +250,7 @@ impl Fetcher {
                     last_modified: header(reqwest::header::LAST_MODIFIED),
                 },
                 fresh_for,
+                moved_to,
             });
         }
         if !status.is_success() {
@@ -265,7 +284,39 @@ impl Fetcher {
             etag,
             last_modified,
             fresh_for,
+            moved_to,
         }))
+    }
+
+    /// One request (one hop): SSRF check, host pause, host limits, conditional headers.
+    async fn request(
+        &self,
+        url: &url::Url,
+        allow_private: bool,
+        validators: &Validators,
+    ) -> Result<(reqwest::Response, Option<OwnedSemaphorePermit>, String), FetchError> {
+        if !allow_private {
+            check_literal_host(url)?;
+        }
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        if let Some(remaining) = self.host_pause(&host) {
+            return Err(FetchError::HostPaused { host, remaining });
+        }
+        let permit = self.hosts.acquire(&host).await;
+        // A pause may have started while we waited for the host's slot.
+        if let Some(remaining) = self.host_pause(&host) {
+            return Err(FetchError::HostPaused { host, remaining });
+        }
+        let client = if allow_private { &self.open } else { &self.guarded };
+        let mut request = client.get(url.clone()).header(reqwest::header::ACCEPT, ACCEPT);
+        if let Some(etag) = &validators.etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+        }
+        let resp = request.send().await.map_err(|e| self.classify(&e))?;
+        Ok((resp, permit, host))
     }
 
     fn classify(&self, e: &reqwest::Error) -> FetchError {
@@ -409,21 +460,6 @@ fn check_literal_host(url: &url::Url) -> Result<(), FetchError> {
     } else {
         Err(FetchError::Blocked { host: url.host_str().unwrap_or_default().to_string(), addr: ip })
     }
-}
-
-fn redirect_policy(guard: bool) -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(move |attempt| {
-        if attempt.previous().len() >= 10 {
-            return attempt.error("more than 10 redirects");
-        }
-        if !matches!(attempt.url().scheme(), "http" | "https") {
-            return attempt.error("redirect to a non-HTTP scheme");
-        }
-        if guard && let Err(FetchError::Blocked { host, addr }) = check_literal_host(attempt.url()) {
-            return attempt.error(BlockedAddress { host, addr });
-        }
-        attempt.follow()
-    })
 }
 
 /// DNS resolver that drops non-public addresses (the literal-IP case is checked before sending,

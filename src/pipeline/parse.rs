@@ -308,6 +308,7 @@ mod tests {
             etag: None,
             last_modified: None,
             fresh_for: None,
+            moved_to: None,
         }
     }
 

@@ -279,3 +279,69 @@ async fn the_daemon_waits_out_retry_after_and_keeps_polling_healthy_feeds() {
     assert!(busy.len() <= 2, "Retry-After: 3 allows at most 2 requests in 5.5 s, got {}", busy.len());
     assert!(healthy >= 3, "the healthy feed kept being polled every second: {healthy}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirect_loops_fail_and_temporary_redirects_are_followed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/loop-a"))
+        .respond_with(ResponseTemplate::new(301).insert_header("location", "/loop-b"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/loop-b"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/loop-a"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/temp"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/feed.xml"))
+        .mount(&server)
+        .await;
+    serve(&server, "/feed.xml", &fixture("feeds/rss2.xml"), "application/rss+xml").await;
+    let u = server.uri();
+    let env = TestEnv::new(
+        &[feed_toml(&format!("{u}/loop-a"), "loop"), feed_toml(&format!("{u}/temp"), "temp")].concat(),
+    );
+    for _ in 0..4 {
+        env.run_once().await;
+    }
+    let health = env.feed_health(&format!("{u}/loop-a")).await;
+    assert_eq!(health.last_error_kind.as_deref(), Some("redirect"), "{health:?}");
+    let pool = env.db().await;
+    let (effective,): (Option<String>,) = sqlx::query_as("SELECT effective_url FROM feeds WHERE url = ?1")
+        .bind(format!("{u}/temp"))
+        .fetch_one(&pool)
+        .await
+        .expect("row");
+    assert_eq!(effective, None, "a 302 never changes the feed's URL");
+    assert_eq!(env.feed_health(&format!("{u}/temp")).await.items_stored, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permanent_redirect_is_adopted_after_three_polls() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/old.xml"))
+        .respond_with(ResponseTemplate::new(301).insert_header("location", "/new.xml"))
+        .mount(&server)
+        .await;
+    serve(&server, "/new.xml", &fixture("feeds/rss2.xml"), "application/rss+xml").await;
+    let old = format!("{}/old.xml", server.uri());
+    let env = TestEnv::new(&format!("[[feeds]]\nurl = \"{old}\"\n"));
+    for _ in 0..4 {
+        env.run_once().await;
+    }
+    let requests = server.received_requests().await.expect("recording");
+    let old_hits = requests.iter().filter(|r| r.url.path() == "/old.xml").count();
+    let new_hits = requests.iter().filter(|r| r.url.path() == "/new.xml").count();
+    assert_eq!(
+        (old_hits, new_hits),
+        (3, 4),
+        "adopted after three polls; the fourth goes straight to the new URL"
+    );
+    let out = env.run(&["feeds", "--format", "json"]).await;
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(rows[0]["url"], old.as_str(), "the config's url stays the identity");
+    assert_eq!(rows[0]["effective_url"], format!("{}/new.xml", server.uri()));
+}
