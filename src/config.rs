@@ -138,6 +138,7 @@ pub struct RawFetch {
     pub user_agent: String,
     pub timeout: String,
     pub connect_timeout: String,
+    pub read_timeout: String,
     pub max_body: String,
     pub concurrency: u32,
     pub per_host: u32,
@@ -156,6 +157,7 @@ impl Default for RawFetch {
             user_agent: default_user_agent(),
             timeout: "30s".into(),
             connect_timeout: "10s".into(),
+            read_timeout: "15s".into(),
             max_body: "16MiB".into(),
             concurrency: 64,
             per_host: 2,
@@ -333,6 +335,9 @@ pub struct FetchConfig {
     /// TCP + TLS connect.
     #[serde(serialize_with = "ser_duration")]
     pub connect_timeout: Duration,
+    /// Longest silence while reading a response (a trickling server is cut off).
+    #[serde(serialize_with = "ser_duration")]
+    pub read_timeout: Duration,
     /// Cap on the decompressed body, in bytes.
     #[serde(serialize_with = "ser_size")]
     pub max_body: u64,
@@ -532,6 +537,7 @@ impl RawConfig {
             user_agent: f.user_agent.clone(),
             timeout: duration("fetch.timeout", &f.timeout)?,
             connect_timeout: duration("fetch.connect_timeout", &f.connect_timeout)?,
+            read_timeout: duration("fetch.read_timeout", &f.read_timeout)?,
             max_body: size("fetch.max_body", &f.max_body)?,
             concurrency: at_least_one("fetch.concurrency", f.concurrency)?,
             per_host: at_least_one("fetch.per_host", f.per_host)?,
@@ -547,7 +553,11 @@ impl RawConfig {
             )?)
             .unwrap_or(u32::MAX),
         };
-        for (key, d) in [("fetch.timeout", fetch.timeout), ("fetch.connect_timeout", fetch.connect_timeout)] {
+        for (key, d) in [
+            ("fetch.timeout", fetch.timeout),
+            ("fetch.connect_timeout", fetch.connect_timeout),
+            ("fetch.read_timeout", fetch.read_timeout),
+        ] {
             if d.is_zero() {
                 return Err(key_err(key, "must be greater than 0s"));
             }

@@ -124,7 +124,7 @@ impl Fetcher {
                 .user_agent(cfg.user_agent.clone())
                 .connect_timeout(cfg.connect_timeout)
                 .timeout(cfg.timeout)
-                .read_timeout(cfg.timeout)
+                .read_timeout(cfg.read_timeout)
                 // Redirects are followed by hand (see `fetch_http`): each hop gets the SSRF check,
                 // the host's limits, and we learn whether the move was permanent.
                 .redirect(reqwest::redirect::Policy::none());
@@ -528,7 +528,8 @@ impl HostLimiter {
         if !self.interval.is_zero() {
             let mut next = slot.next_start.lock().await;
             tokio::time::sleep_until(*next).await;
-            *next = Instant::now() + self.interval;
+            // ±10% jitter, so that feeds sharing a host do not fall into a fixed rhythm.
+            *next = Instant::now() + self.interval.mul_f64(0.9 + 0.2 * fastrand::f64());
         }
         permit
     }
@@ -595,7 +596,7 @@ mod tests {
         let start = Instant::now();
         let _a = limiter.acquire("example.org").await;
         let _b = limiter.acquire("example.org").await;
-        assert!(Instant::now() - start >= Duration::from_secs(1));
+        assert!(Instant::now() - start >= Duration::from_millis(900));
         // another host is not delayed by the first one
         let before = Instant::now();
         let _c = limiter.acquire("example.net").await;

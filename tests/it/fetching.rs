@@ -345,3 +345,36 @@ async fn a_permanent_redirect_is_adopted_after_three_polls() {
     assert_eq!(rows[0]["url"], old.as_str(), "the config's url stays the identity");
     assert_eq!(rows[0]["effective_url"], format!("{}/new.xml", server.uri()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_per_host_limit_is_never_exceeded() {
+    let (base, max) = counting_server(Duration::from_millis(300), fixture("feeds/rss2.xml")).await;
+    let feeds: String =
+        (0..8).map(|i| feed_toml(&format!("{base}/feed-{i}.xml"), &format!("f{i}"))).collect();
+    let env = TestEnv::with_fetch("per_host = 2", &feeds);
+    let summary = summary_counts(&env.run_once().await);
+    assert_eq!(summary["ok"], 8);
+    let seen = max.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=2).contains(&seen), "at most 2 requests at once to one host, saw {seen}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trickling_server_is_cut_off_and_healthy_feeds_go_on() {
+    let trickle = trickle_server(Duration::from_millis(200)).await;
+    let server = MockServer::start().await;
+    serve(&server, "/rss.xml", &fixture("feeds/rss2.xml"), "application/rss+xml").await;
+    let env = TestEnv::with_fetch(
+        "timeout = \"2s\"",
+        &[
+            feed_toml(&format!("{trickle}/slow.xml"), "slow"),
+            feed_toml(&format!("{}/rss.xml", server.uri()), "ok"),
+        ]
+        .concat(),
+    );
+    let started = Instant::now();
+    let summary = summary_counts(&env.run_once().await);
+    assert_eq!((summary["ok"], summary["failed"], summary["new"]), (1, 1, 3));
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let h = env.feed_health(&format!("{trickle}/slow.xml")).await;
+    assert_eq!(h.last_error_kind.as_deref(), Some("timeout"), "{h:?}");
+}
