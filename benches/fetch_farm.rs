@@ -93,14 +93,18 @@ fn run_pass(bin: &str, config: &std::path::Path) -> Pass {
             let secs = |u: nix::sys::resource::Usage| {
                 let (us, sy) = (u.user_time(), u.system_time());
                 Duration::from_secs_f64(
-                    us.tv_sec() as f64 + us.tv_usec() as f64 / 1e6 + sy.tv_sec() as f64 + sy.tv_usec() as f64 / 1e6,
+                    us.tv_sec() as f64
+                        + us.tv_usec() as f64 / 1e6
+                        + sy.tv_sec() as f64
+                        + sy.tv_usec() as f64 / 1e6,
                 )
             };
             secs(a).saturating_sub(secs(b))
         }
         _ => Duration::ZERO,
     };
-    let summary = out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_else(|e| e.to_string());
+    let summary =
+        out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_else(|e| e.to_string());
     Pass { wall, cpu, summary }
 }
 
@@ -133,7 +137,10 @@ fn main() {
     let Ok(dir) = tempfile::tempdir() else { return };
     let config = dir.path().join("farm.toml");
     let Ok(mut f) = std::fs::File::create(&config) else { return };
-    let _ = writeln!(f, "[database]\npath = \"farm.db\"\n[fetch]\nallow_private = true\nper_host_interval = \"0s\"\n");
+    let _ = writeln!(
+        f,
+        "[database]\npath = \"farm.db\"\n[fetch]\nallow_private = true\nper_host_interval = \"0s\"\n"
+    );
     for i in 0..feeds {
         let host = hosts[i % hosts.len()];
         let _ = writeln!(f, "[[feeds]]\nurl = \"http://{host}/feed/{i}.xml\"\nname = \"farm {i}\"\n");

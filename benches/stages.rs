@@ -20,18 +20,10 @@ fn corpus() -> Vec<RawItem> {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .map(|v| RawItem {
             guid: v["id"].as_str().unwrap_or_default().to_string(),
-            guid_derived: false,
-            title: None,
             link: Some("https://example.org/news/article".into()),
-            summary: None,
             content: v["content_html"].as_str().map(str::to_owned),
-            authors: vec![],
-            published: None,
-            updated: None,
-            categories: vec![],
-            feed_language: None,
             base_url: Some("https://example.org/news/article".into()),
-            sources: vec![],
+            ..RawItem::default()
         })
         .collect()
 }

@@ -108,7 +108,7 @@ pub struct ParsedFeed {
 
 /// One item exactly as the feed gave it (after format normalization, before cleaning).
 /// Serialized to JSON into `raw_items.raw`; its hash decides whether an item changed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RawItem {
     /// The item's id in its feed, or a derived stable one (see [`crate::pipeline::parse`]).
     pub guid: String,

@@ -38,21 +38,7 @@ mod tests {
     use super::*;
 
     fn item(guid: &str, title: &str) -> RawItem {
-        RawItem {
-            guid: guid.into(),
-            guid_derived: false,
-            title: Some(title.into()),
-            link: None,
-            summary: None,
-            content: None,
-            authors: vec![],
-            published: None,
-            updated: None,
-            categories: vec![],
-            feed_language: None,
-            base_url: None,
-            sources: vec![],
-        }
+        RawItem { guid: guid.into(), title: Some(title.into()), ..RawItem::default() }
     }
 
     #[test]

@@ -19,21 +19,7 @@ fn cases(name: &str) -> Vec<Value> {
 }
 
 fn raw(html: &str) -> RawItem {
-    RawItem {
-        guid: "case".into(),
-        guid_derived: false,
-        title: None,
-        link: None,
-        summary: None,
-        content: Some(html.into()),
-        authors: vec![],
-        published: None,
-        updated: None,
-        categories: vec![],
-        feed_language: None,
-        base_url: None,
-        sources: vec![],
-    }
+    RawItem { guid: "case".into(), content: Some(html.into()), ..RawItem::default() }
 }
 
 const SETTINGS: CleanSettings<'static> =
