@@ -314,52 +314,81 @@ impl Store {
         .execute(&mut *tx)
         .await?;
 
-        for outcome in &batch.outcomes {
-            let (raw, flagged) = match outcome {
-                ItemOutcome::Article(a) => (&a.raw, a.flag.is_some()),
-                ItemOutcome::Dropped { raw, flag, .. } => (&**raw, flag.is_some()),
-            };
+        // Few statements per batch, not two per item: every statement is a round trip to the
+        // connection's thread, and that, not SQLite, bounds the ingest rate.
+        for chunk in batch.outcomes.chunks(WRITE_CHUNK) {
+            let mut raw_insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO raw_items (feed_id, guid, guid_derived, content_hash, raw, first_seen_at, last_seen_at) ",
+            );
+            raw_insert.push_values(chunk, |mut b, outcome| {
+                let raw = raw_of(outcome);
+                b.push_bind(batch.feed_id)
+                    .push_bind(raw.guid.clone())
+                    .push_bind(raw.guid_derived)
+                    .push_bind(raw.content_hash().0)
+                    .push_bind(raw.to_json())
+                    .push_bind(at.clone())
+                    .push_bind(at.clone());
+            });
             // Insert, or update in place when the content changed; no row back = unchanged.
-            let row: Option<(i64, i64)> = sqlx::query_as(
-                "INSERT INTO raw_items (feed_id, guid, guid_derived, content_hash, raw, first_seen_at, last_seen_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-                 ON CONFLICT (feed_id, guid) DO UPDATE SET
+            raw_insert.push(
+                " ON CONFLICT (feed_id, guid) DO UPDATE SET
                      content_hash = excluded.content_hash, raw = excluded.raw,
                      revision = revision + 1, last_seen_at = excluded.last_seen_at
                  WHERE content_hash != excluded.content_hash
-                 RETURNING id, revision",
-            )
-            .bind(batch.feed_id)
-            .bind(&raw.guid)
-            .bind(raw.guid_derived)
-            .bind(raw.content_hash().0)
-            .bind(raw.to_json())
-            .bind(&at)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((id, revision)) = row else {
-                counts.unchanged += 1;
-                continue;
-            };
-            if revision == 1 {
-                counts.new += 1;
-            } else {
-                counts.updated += 1;
-            }
-            if flagged {
-                counts.flagged += 1;
-            }
-            match outcome {
-                ItemOutcome::Article(a) => {
-                    if a.duplicate.is_some() {
-                        counts.duplicate += 1;
+                 RETURNING guid, id, revision",
+            );
+            let written: HashMap<String, (i64, i64)> = raw_insert
+                .build_query_as::<(String, i64, i64)>()
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(guid, id, revision)| (guid, (id, revision)))
+                .collect();
+
+            let mut articles = Vec::new();
+            let mut dropped_ids = Vec::new();
+            for outcome in chunk {
+                let Some(&(id, revision)) = written.get(&raw_of(outcome).guid) else {
+                    counts.unchanged += 1;
+                    continue;
+                };
+                if revision == 1 {
+                    counts.new += 1;
+                } else {
+                    counts.updated += 1;
+                }
+                match outcome {
+                    ItemOutcome::Article(a) => {
+                        if a.flag.is_some() {
+                            counts.flagged += 1;
+                        }
+                        if a.duplicate.is_some() {
+                            counts.duplicate += 1;
+                        }
+                        articles.push((id, revision, &**a));
                     }
-                    upsert_article(&mut tx, id, revision, batch.feed_id, &at, a).await?;
+                    ItemOutcome::Dropped { reason, flag, .. } => {
+                        if flag.is_some() {
+                            counts.flagged += 1;
+                        }
+                        counts.drop(*reason);
+                        dropped_ids.push(id);
+                    }
                 }
-                ItemOutcome::Dropped { reason, .. } => {
-                    counts.drop(*reason);
-                    sqlx::query("DELETE FROM articles WHERE id = ?1").bind(id).execute(&mut *tx).await?;
+            }
+            if !articles.is_empty() {
+                upsert_articles(&mut tx, batch.feed_id, &at, &articles).await?;
+            }
+            if !dropped_ids.is_empty() {
+                let mut delete =
+                    sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM articles WHERE id IN (");
+                let mut ids = delete.separated(", ");
+                for id in &dropped_ids {
+                    ids.push_bind(*id);
                 }
+                ids.push_unseparated(")");
+                delete.build().execute(&mut *tx).await?;
             }
         }
         tx.commit().await?;
@@ -511,23 +540,60 @@ impl Store {
     }
 }
 
-async fn upsert_article(
+/// Items per multi-row statement: 23 article columns × 200 stays far below SQLite's limit of
+/// 32,766 bound parameters.
+const WRITE_CHUNK: usize = 200;
+
+fn raw_of(outcome: &ItemOutcome) -> &crate::model::RawItem {
+    match outcome {
+        ItemOutcome::Article(a) => &a.raw,
+        ItemOutcome::Dropped { raw, .. } => raw,
+    }
+}
+
+/// Inserts or replaces the articles of one chunk in one statement; the article id is its raw
+/// item's id.
+async fn upsert_articles(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    id: i64,
-    revision: i64,
     feed_id: i64,
     fetched_at: &str,
-    a: &crate::model::Article,
+    articles: &[(i64, i64, &crate::model::Article)],
 ) -> Result<(), sqlx::Error> {
-    let c = &a.clean;
-    sqlx::query(
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
         "INSERT INTO articles (id, feed_id, guid, url, canonical_url, title, author, published_at,
              updated_at, fetched_at, lang, text, html, text_hash, auto_generated, auto_generated_rule,
              auto_generated_marker, duplicate_of, duplicate_kind, similarity, revision, stored_at,
-             auto_generated_position, syndication_source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?10,
-             ?22, ?23)
-         ON CONFLICT (id) DO UPDATE SET
+             auto_generated_position, syndication_source) ",
+    );
+    q.push_values(articles, |mut b, (id, revision, a)| {
+        let c = &a.clean;
+        b.push_bind(*id)
+            .push_bind(feed_id)
+            .push_bind(c.guid.clone())
+            .push_bind(c.url.clone())
+            .push_bind(c.canonical_url.clone())
+            .push_bind(c.title.clone())
+            .push_bind(c.author.clone())
+            .push_bind(c.published_at.map(Timestamp::to_db))
+            .push_bind(c.updated_at.map(Timestamp::to_db))
+            .push_bind(fetched_at.to_string())
+            .push_bind(c.lang.clone())
+            .push_bind(c.text.clone())
+            .push_bind(c.html.clone())
+            .push_bind(a.dedup.text_hash.0.clone())
+            .push_bind(a.flag.is_some())
+            .push_bind(a.flag.as_ref().map(|f| f.rule.clone()))
+            .push_bind(a.flag.as_ref().map(|f| f.marker.clone()))
+            .push_bind(a.duplicate.as_ref().map(|d| d.of))
+            .push_bind(a.duplicate.as_ref().map(|d| d.kind.as_str()))
+            .push_bind(a.duplicate.as_ref().map(|d| d.similarity))
+            .push_bind(*revision)
+            .push_bind(fetched_at.to_string())
+            .push_bind(a.flag.as_ref().map(|f| f.position.as_str()))
+            .push_bind(a.syndication.clone());
+    });
+    q.push(
+        " ON CONFLICT (id) DO UPDATE SET
              url = excluded.url, canonical_url = excluded.canonical_url, title = excluded.title,
              author = excluded.author, published_at = excluded.published_at,
              updated_at = excluded.updated_at, fetched_at = excluded.fetched_at, lang = excluded.lang,
@@ -538,32 +604,8 @@ async fn upsert_article(
              revision = excluded.revision, stored_at = excluded.stored_at,
              auto_generated_position = excluded.auto_generated_position,
              syndication_source = excluded.syndication_source",
-    )
-    .bind(id)
-    .bind(feed_id)
-    .bind(&c.guid)
-    .bind(&c.url)
-    .bind(&c.canonical_url)
-    .bind(&c.title)
-    .bind(&c.author)
-    .bind(c.published_at.map(Timestamp::to_db))
-    .bind(c.updated_at.map(Timestamp::to_db))
-    .bind(fetched_at)
-    .bind(&c.lang)
-    .bind(&c.text)
-    .bind(&c.html)
-    .bind(&a.dedup.text_hash.0)
-    .bind(a.flag.is_some())
-    .bind(a.flag.as_ref().map(|f| f.rule.as_str()))
-    .bind(a.flag.as_ref().map(|f| f.marker.as_str()))
-    .bind(a.duplicate.as_ref().map(|d| d.of))
-    .bind(a.duplicate.as_ref().map(|d| d.kind.as_str()))
-    .bind(a.duplicate.as_ref().map(|d| d.similarity))
-    .bind(revision)
-    .bind(a.flag.as_ref().map(|f| f.position.as_str()))
-    .bind(&a.syndication)
-    .execute(&mut **tx)
-    .await?;
+    );
+    q.build().execute(&mut **tx).await?;
     Ok(())
 }
 
