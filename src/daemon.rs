@@ -598,8 +598,18 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<Pas
                     feeds.retain(|f| f.url != url);
                     continue;
                 }
-                if let Some(row) = rows.get_mut(&url) {
-                    row.consecutive_errors = polled.consecutive_errors;
+                // The poll changed the feed's validators, hints and error count: re-read its row.
+                match ctx.store.feed_row(&url).await {
+                    Ok(Some(fresh)) => {
+                        rows.insert(url.clone(), fresh);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::error!(feed = %url, error = %e, "cannot re-read the feed's state");
+                        if let Some(row) = rows.get_mut(&url) {
+                            row.consecutive_errors = polled.consecutive_errors;
+                        }
+                    }
                 }
                 let at = polled
                     .next_poll_at

@@ -270,6 +270,18 @@ impl Store {
         Ok(rows.into_iter().map(|r| (r.url.clone(), r)).collect())
     }
 
+    /// One feed's row as the scheduler needs it (validators, hints, error count), fresh from disk.
+    pub async fn feed_row(&self, url: &str) -> Result<Option<FeedRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, url, next_poll_at, consecutive_errors, etag, last_modified, body_hash, feed_min_secs,
+                    adaptive_secs, skip_hours, skip_days, retired_at, redirect_to, redirect_streak, effective_url
+             FROM feeds WHERE url = ?1",
+        )
+        .bind(url)
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
     /// guid -> content hash of every item stored for a feed (to skip unchanged items early).
     pub async fn item_hashes(&self, feed_id: i64) -> Result<HashMap<String, String>, StoreError> {
         let rows: Vec<(String, String)> =

@@ -378,3 +378,44 @@ async fn a_trickling_server_is_cut_off_and_healthy_feeds_go_on() {
     let h = env.feed_health(&format!("{trickle}/slow.xml")).await;
     assert_eq!(h.last_error_kind.as_deref(), Some("timeout"), "{h:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_sends_validators_on_every_re_poll() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/rss.xml"))
+        .and(header("if-none-match", "\"v1\""))
+        .respond_with(ResponseTemplate::new(304))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/rss.xml"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"v1\"")
+                .set_body_raw(fixture("feeds/rss2.xml").into_bytes(), "application/rss+xml"),
+        )
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let env = TestEnv::new(&format!("[[feeds]]\nurl = \"{}/rss.xml\"\ninterval = \"1s\"\n", server.uri()));
+    let mut child = env.command(&["run"]).spawn().expect("daemon starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.received_requests().await.map_or(0, |r| r.len()) < 4 {
+        assert!(Instant::now() < deadline, "the daemon did not re-poll");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("running")).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal");
+    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+    let requests = server.received_requests().await.expect("recording");
+    assert!(requests[0].headers.get("if-none-match").is_none());
+    for r in &requests[1..] {
+        assert_eq!(
+            r.headers.get("if-none-match").and_then(|v| v.to_str().ok()),
+            Some("\"v1\""),
+            "every re-poll is conditional"
+        );
+    }
+}
