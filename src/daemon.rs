@@ -561,6 +561,8 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<Pas
     let limit = Arc::new(Semaphore::new(ctx.config.fetch.concurrency));
     let mut in_flight: JoinSet<(String, Polled)> = JoinSet::new();
     let mut running: HashSet<String> = HashSet::new();
+    // Which feed each task polls, so that a task that panicked still frees its feed.
+    let mut task_feed: HashMap<tokio::task::Id, String> = HashMap::new();
     let mut summary = PassSummary::default();
     tracing::info!(feeds = feeds.len(), "daemon started");
     tokio::pin!(shutdown);
@@ -574,11 +576,13 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<Pas
             let Some(row) = rows.get(&feed.url).cloned() else { continue };
             running.insert(feed.url.clone());
             let (ctx, feed, limit) = (ctx.clone(), feed.clone(), Arc::clone(&limit));
-            in_flight.spawn(async move {
+            let url = feed.url.clone();
+            let handle = in_flight.spawn(async move {
                 let _permit = limit.acquire_owned().await.ok();
                 let polled = poll_feed(&ctx, &feed, &row).await;
                 (feed.url, polled)
             });
+            task_feed.insert(handle.id(), url);
         }
         let next_due = feeds
             .iter()
@@ -590,8 +594,22 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<Pas
         tokio::select! {
             () = &mut shutdown => break,
             () = tokio::time::sleep_until(next_due) => {}
-            Some(joined) = in_flight.join_next() => {
-                let Ok((url, polled)) = joined else { continue };
+            Some(joined) = in_flight.join_next_with_id() => {
+                let (url, polled) = match joined {
+                    Ok((id, done)) => {
+                        task_feed.remove(&id);
+                        done
+                    }
+                    Err(e) => {
+                        // A bug, not a feed problem: free the feed and try it again later.
+                        if let Some(url) = task_feed.remove(&e.id()) {
+                            tracing::error!(feed = %url, error = %e, "feed task failed");
+                            running.remove(&url);
+                            due.insert(url, tokio::time::Instant::now() + ctx.config.fetch.default_interval);
+                        }
+                        continue;
+                    }
+                };
                 running.remove(&url);
                 summary.add(&polled.outcome);
                 if polled.retired {
