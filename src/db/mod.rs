@@ -47,6 +47,14 @@ pub struct Store {
     reader: SqlitePool,
 }
 
+/// The columns of [`FeedRow`], in one place for every query that reads it.
+macro_rules! feed_row_columns {
+    () => {
+        "id, url, next_poll_at, consecutive_errors, etag, last_modified, body_hash, feed_min_secs, \
+         adaptive_secs, skip_hours, skip_days, retired_at, redirect_to, redirect_streak, effective_url"
+    };
+}
+
 /// A feed's row id and schedule, as stored.
 #[derive(Debug, Clone, FromRow)]
 pub struct FeedRow {
@@ -258,28 +266,20 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let rows: Vec<FeedRow> = sqlx::query_as(
-            "SELECT id, url, next_poll_at, consecutive_errors, etag, last_modified, body_hash, feed_min_secs,
-                        adaptive_secs, skip_hours, skip_days, retired_at, redirect_to, redirect_streak,
-                        effective_url
-                 FROM feeds WHERE in_config = 1",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows: Vec<FeedRow> =
+            sqlx::query_as(concat!("SELECT ", feed_row_columns!(), " FROM feeds WHERE in_config = 1"))
+                .fetch_all(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(rows.into_iter().map(|r| (r.url.clone(), r)).collect())
     }
 
     /// One feed's row as the scheduler needs it (validators, hints, error count), fresh from disk.
     pub async fn feed_row(&self, url: &str) -> Result<Option<FeedRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, url, next_poll_at, consecutive_errors, etag, last_modified, body_hash, feed_min_secs,
-                    adaptive_secs, skip_hours, skip_days, retired_at, redirect_to, redirect_streak, effective_url
-             FROM feeds WHERE url = ?1",
-        )
-        .bind(url)
-        .fetch_optional(&self.reader)
-        .await?)
+        Ok(sqlx::query_as(concat!("SELECT ", feed_row_columns!(), " FROM feeds WHERE url = ?1"))
+            .bind(url)
+            .fetch_optional(&self.reader)
+            .await?)
     }
 
     /// guid -> content hash of every item stored for a feed (to skip unchanged items early).

@@ -269,9 +269,7 @@ async fn the_daemon_waits_out_retry_after_and_keeps_polling_healthy_feeds() {
     let mut child = env.command(&["run"]).spawn().expect("daemon starts");
     let started = Instant::now();
     tokio::time::sleep(Duration::from_millis(5500)).await;
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("running")).expect("pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal");
-    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+    stop(&mut child, nix::sys::signal::Signal::SIGTERM).await;
     let requests = server.received_requests().await.expect("recording");
     let busy: Vec<_> = requests.iter().filter(|r| r.url.path() == "/busy.xml").collect();
     let healthy = requests.iter().filter(|r| r.url.path() == "/rss.xml").count();
@@ -406,9 +404,7 @@ async fn the_daemon_sends_validators_on_every_re_poll() {
         assert!(Instant::now() < deadline, "the daemon did not re-poll");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("running")).expect("pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal");
-    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+    stop(&mut child, nix::sys::signal::Signal::SIGTERM).await;
     let requests = server.received_requests().await.expect("recording");
     assert!(requests[0].headers.get("if-none-match").is_none());
     for r in &requests[1..] {

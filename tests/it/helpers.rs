@@ -229,3 +229,13 @@ pub async fn trickle_server(gap: Duration) -> String {
     });
     format!("http://{addr}")
 }
+
+/// Sends `signal` to a running child and waits (at most 5 s) for it to exit.
+pub async fn stop(
+    child: &mut tokio::process::Child,
+    signal: nix::sys::signal::Signal,
+) -> Option<std::process::ExitStatus> {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("running")).expect("pid fits"));
+    nix::sys::signal::kill(pid, signal).expect("signal");
+    tokio::time::timeout(Duration::from_secs(5), child.wait()).await.ok().and_then(Result::ok)
+}
