@@ -178,6 +178,10 @@ impl fmt::Display for PassSummary {
             i.flagged,
             i.dropped_total()
         )?;
+        if !i.dropped.is_empty() {
+            let reasons: Vec<String> = i.dropped.iter().map(|(reason, n)| format!("{reason} {n}")).collect();
+            write!(f, " ({})", reasons.join(", "))?;
+        }
         if self.interrupted {
             f.write_str(" (interrupted)")?;
         }
@@ -463,7 +467,7 @@ async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> R
     // Parsing and cleaning are CPU-bound: keep them off the async workers. A panic in any pure
     // stage surfaces as a JoinError and becomes this feed's error.
     let task = tokio::task::spawn_blocking(move || -> Result<Prepared, FeedError> {
-        let parsed = pipeline::parse::parse(&body)?;
+        let parsed = pipeline::parse::parse(&body, config.fetch.max_body)?;
         let mut pre_counts = ItemCounts::default();
         for _ in 0..parsed.repeated_guids {
             pre_counts.drop(DropReason::RepeatedGuid);

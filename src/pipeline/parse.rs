@@ -1,21 +1,39 @@
-//! Stage 2, `parse`: bytes to a [`ParsedFeed`] of [`RawItem`]s.
+//! Stage 2, `parse`: bytes to a [`ParsedFeed`] of [`RawItem`]s, reading at least everything
+//! feedparser (the most lenient parser in wide use) reads.
 //!
-//! feed-rs reads RSS 0.9x/1.0/2.0, Atom and JSON Feed from the raw bytes (it honours the XML
-//! declaration's encoding, so the body is never pre-decoded). A panic inside the parser is
-//! caught and becomes this feed's [`ParseError::Panic`]; the daemon never dies of a document.
+//! 1. [`decode`]: bytes to UTF-8 (gzip, BOM, UTF-16/32, HTTP charset, XML declaration,
+//!    sniffing).
+//! 2. feed-rs reads the document as it is, after [`normalize::repair_references`]; that is the
+//!    fast path, taken when it finds as many items as the document visibly holds.
+//! 3. Otherwise [`normalize::normalize`] rewrites what feed-rs rejects or silently empties, and
+//!    feed-rs reads the result (JSON Feed gets [`normalize_json`]).
+//! 4. Otherwise [`fallback::recover`] scans the broken markup for items.
+//!
+//! A panic inside feed-rs is caught and becomes this feed's [`ParseError::Panic`]; the daemon
+//! never dies of a document.
 //!
 //! **Item ids.** An item's `guid` is its `<guid>` / `<id>` / JSON `id` as given. When the feed
 //! gives none (feed-rs would invent a random one per parse), the id is derived so that it is
-//! the same on every poll: `link:` + the item's link when it has one, else `hash:` + xxh3-128 of
-//! its title, summary and content. Such items carry `guid_derived = true`. When one document
-//! repeats a guid, the first item wins and the rest are counted as dropped (`repeated_guid`).
+//! the same on every poll: `link:` + the item's canonical link when it has one, else `hash:` +
+//! xxh3-128 of its title, summary and content. Such items carry `guid_derived = true`. When one
+//! document repeats a guid for a different item, the later item gets `guid#` + a short xxh3 of
+//! its link and title (and of its text and dates, if those are the same too); an exact repeat of an item is
+//! counted as dropped (`repeated_guid`).
 
-use std::collections::HashSet;
+mod decode;
+mod fallback;
+mod normalize;
+
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Link};
 
 use crate::model::{ContentHash, FetchedBody, ParsedFeed, RawItem};
+
+pub use decode::{DecodeError, Decoded, decode};
 
 /// Why a document could not be parsed. All are reported as the feed's `parse` failure.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +44,8 @@ pub enum ParseError {
     Malformed(String),
     #[error("the parser panicked: {0}")]
     Panic(String),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
 }
 
 impl ParseError {
@@ -34,66 +54,144 @@ impl ParseError {
     }
 }
 
+/// Which reader produced the items (logged and counted by the corpus check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Route {
+    /// feed-rs on the document as received.
+    #[default]
+    Direct,
+    /// feed-rs on the normalized document.
+    Normalized,
+    /// The tolerant scan.
+    Recovered,
+}
+
 /// A parsed feed plus how many items were dropped while reading it.
 #[derive(Debug, Clone, Default)]
 pub struct Parsed {
     pub feed: ParsedFeed,
-    /// Items skipped because an earlier item of the same document had the same guid.
+    /// Items skipped because an earlier item of the same document was the same item.
     pub repeated_guids: u64,
+    pub route: Route,
+    /// The encoding the document was read from.
+    pub encoding: &'static str,
 }
 
-/// Parses a fetched body. `base` is the URL relative links resolve against (the final URL of
-/// the response, or the file's URL).
-pub fn parse(body: &FetchedBody) -> Result<Parsed, ParseError> {
-    let base = body.final_url.clone();
-    let bytes = body.bytes.as_slice();
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        feed_rs::parser::Builder::new()
-            .base_uri(base.as_deref())
-            // An empty id marks "the feed gave none"; we derive a stable one below.
-            .id_generator(|_links, _title, _uri| String::new())
-            .sanitize_content(false)
-            .build()
-            .parse(bytes)
-    }));
-    let feed = match result {
-        Ok(Ok(feed)) => feed,
-        Ok(Err(e)) => return Err(classify(&e)),
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic payload".into());
-            return Err(ParseError::Panic(msg));
-        }
-    };
+/// One item's fields, from feed-rs or from the tolerant scan.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fields {
+    pub id: String,
+    pub link: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub content: Option<String>,
+    pub authors: Vec<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+    pub categories: Vec<String>,
+    pub sources: Vec<String>,
+}
 
-    let language = feed.language.clone().filter(|l| !l.trim().is_empty());
-    let site_url = pick_link(&feed.links);
+impl From<Entry> for Fields {
+    fn from(entry: Entry) -> Fields {
+        Fields {
+            link: pick_link(&entry.links),
+            id: entry.id,
+            title: non_empty(entry.title.map(|t| t.content)),
+            summary: non_empty(entry.summary.map(|t| t.content)),
+            content: non_empty(entry.content.and_then(|c| c.body)),
+            authors: entry.authors.into_iter().filter_map(|p| non_empty(p.name).or(p.email)).collect(),
+            published: entry.published,
+            updated: entry.updated,
+            categories: entry
+                .categories
+                .into_iter()
+                .filter_map(|c| non_empty(c.label).or_else(|| non_empty(Some(c.term))))
+                .collect(),
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// A document read by any route, before ids are assigned.
+struct Doc {
+    title: Option<String>,
+    site_url: Option<String>,
+    language: Option<String>,
+    ttl: Option<Duration>,
+    entries: Vec<Fields>,
+    route: Route,
+}
+
+impl Doc {
+    fn from_feed_rs(feed: feed_rs::model::Feed, route: Route) -> Doc {
+        Doc {
+            title: feed.title.map(|t| t.content),
+            site_url: pick_link(&feed.links),
+            language: feed.language,
+            ttl: feed.ttl.filter(|m| *m > 0).map(|m| Duration::from_secs(u64::from(m) * 60)),
+            entries: feed.entries.into_iter().map(Fields::from).collect(),
+            route,
+        }
+    }
+}
+
+/// Parses a fetched body. Relative links resolve against the body's final URL; `max_body`
+/// caps a gzip body found inside the bytes once inflated.
+pub fn parse(body: &FetchedBody, max_body: u64) -> Result<Parsed, ParseError> {
+    let base = body.final_url.as_deref();
+    let decoded = decode(&body.bytes, body.content_type.as_deref(), max_body)?;
+    let text = decoded.text.as_ref();
+    let (doc, extras) =
+        if text.starts_with(['{', '[']) { (read_json(text, base)?, None) } else { read_xml(text, base)? };
+
+    let language = doc.language.filter(|l| !l.trim().is_empty());
     // feed-rs drops <source>, dc:source and dc:publisher; read them in a second, tolerant pass
     // and attach them by position (only when both passes saw the same number of items).
-    let extras = doc_extras(bytes).unwrap_or_default();
+    let extras = extras.unwrap_or_default();
     let mut sources =
-        if extras.items.len() == feed.entries.len() { extras.items.clone() } else { Vec::new() }.into_iter();
-    let ttl = feed.ttl.filter(|m| *m > 0).map(|m| std::time::Duration::from_secs(u64::from(m) * 60));
-    let feed_min = ttl.into_iter().chain(extras.syndication_interval()).max();
-    let mut seen = HashSet::new();
+        if extras.items.len() == doc.entries.len() { extras.items.clone() } else { Vec::new() }.into_iter();
+    let feed_min = doc.ttl.into_iter().chain(extras.syndication_interval()).max();
+    // guid -> index in `items`.
+    let mut seen: HashMap<String, usize> = HashMap::new();
     let mut repeated_guids = 0;
-    let mut items = Vec::with_capacity(feed.entries.len());
-    for entry in feed.entries {
-        let mut item = raw_item(entry, language.as_deref(), base.as_deref());
-        item.sources = sources.next().unwrap_or_default();
-        if seen.insert(item.guid.clone()) {
-            items.push(item);
-        } else {
-            repeated_guids += 1;
+    let mut items: Vec<RawItem> = Vec::with_capacity(doc.entries.len());
+    for mut fields in doc.entries {
+        if let Some(found) = sources.next().filter(|s| !s.is_empty()) {
+            fields.sources = found;
         }
+        let mut item = raw_item(fields, language.as_deref(), base);
+        if let Some(&owner) = seen.get(&item.guid) {
+            // A different item under a repeated guid is disambiguated by what tells it apart;
+            // an exact repeat is dropped.
+            let full = item_key(&item, true);
+            let mut repeat = item_key(&items[owner], true) == full;
+            let candidates = [item_key(&item, false), full.clone()]
+                .map(|m| format!("{}#{}", item.guid, &ContentHash::of(m.as_bytes()).0[..12]));
+            for candidate in candidates {
+                if repeat {
+                    break;
+                }
+                match seen.get(&candidate) {
+                    None => {
+                        item.guid = candidate;
+                        break;
+                    }
+                    Some(&other) => repeat = item_key(&items[other], true) == full,
+                }
+            }
+            if repeat || seen.contains_key(&item.guid) {
+                repeated_guids += 1;
+                continue;
+            }
+        }
+        seen.insert(item.guid.clone(), items.len());
+        items.push(item);
     }
     Ok(Parsed {
         feed: ParsedFeed {
-            title: feed.title.map(|t| t.content),
-            site_url,
+            title: doc.title,
+            site_url: doc.site_url,
             language,
             feed_min,
             skip_hours: extras.skip_hours,
@@ -101,7 +199,140 @@ pub fn parse(body: &FetchedBody) -> Result<Parsed, ParseError> {
             items,
         },
         repeated_guids,
+        route: doc.route,
+        encoding: decoded.encoding,
     })
+}
+
+/// What tells two items with the same guid apart: link and title, and with `content` also the
+/// text and dates.
+fn item_key(item: &RawItem, content: bool) -> String {
+    let mut parts = vec![item.link.as_deref(), item.title.as_deref()];
+    let dates = [item.published, item.updated].map(|d| d.map(|d| d.to_rfc3339()).unwrap_or_default());
+    if content {
+        parts.extend([item.summary.as_deref(), item.content.as_deref(), Some(&dates[0]), Some(&dates[1])]);
+    }
+    parts.into_iter().map(Option::unwrap_or_default).collect::<Vec<_>>().join("\u{1f}")
+}
+
+/// feed-rs on `bytes`, with a panic turned into an error.
+fn feed_rs(bytes: &[u8], base: Option<&str>) -> Result<feed_rs::model::Feed, ParseError> {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        feed_rs::parser::Builder::new()
+            .base_uri(base)
+            // An empty id marks "the feed gave none"; we derive a stable one below.
+            .id_generator(|_links, _title, _uri| String::new())
+            .sanitize_content(false)
+            .build()
+            .parse(bytes)
+    }));
+    match result {
+        Ok(Ok(feed)) => Ok(feed),
+        Ok(Err(e)) => Err(classify(&e)),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic payload".into());
+            Err(ParseError::Panic(msg))
+        }
+    }
+}
+
+/// An XML document through the routes in the module doc, with the [`DocExtras`] of the text
+/// the items were read from.
+fn read_xml(text: &str, base: Option<&str>) -> Result<(Doc, Option<DocExtras>), ParseError> {
+    let repaired = normalize::repair_references(text);
+    let visible = normalize::count_item_tags(&repaired);
+    let direct = feed_rs(repaired.as_bytes(), base);
+    if let Ok(feed) = &direct
+        && feed.entries.len() >= visible
+        && (visible > 0 || !feed.links.is_empty() || feed.title.is_some())
+    {
+        let Ok(feed) = direct else { unreachable!("checked above") };
+        return Ok((Doc::from_feed_rs(feed, Route::Direct), doc_extras(&repaired)));
+    }
+    let normalized = normalize::normalize(&repaired);
+    let second = feed_rs(normalized.text.as_bytes(), base);
+    let seen = normalized.items_seen.max(visible);
+    let recovered = match &second {
+        Ok(feed) if feed.entries.len() >= seen => None,
+        _ => fallback::recover(&repaired, base).filter(|r| !r.items.is_empty()),
+    };
+    match (second, recovered) {
+        (Ok(feed), r) if r.as_ref().is_none_or(|r| r.items.len() <= feed.entries.len()) => {
+            Ok((Doc::from_feed_rs(feed, Route::Normalized), doc_extras(&normalized.text)))
+        }
+        (_, Some(r)) => Ok((
+            Doc {
+                title: r.title,
+                site_url: r.link,
+                language: r.language,
+                ttl: None,
+                entries: r.items,
+                route: Route::Recovered,
+            },
+            None,
+        )),
+        (Err(e), None) => Err(match direct {
+            // The first error names the real problem better than one in our rewrite.
+            Err(first) if !matches!(first, ParseError::NotAFeed(_)) => first,
+            _ => e,
+        }),
+        (Ok(_), None) => unreachable!("the first arm takes every Ok without a recovery"),
+    }
+}
+
+/// A JSON Feed: as it is, else after [`normalize_json`].
+fn read_json(text: &str, base: Option<&str>) -> Result<Doc, ParseError> {
+    match feed_rs(text.as_bytes(), base) {
+        Ok(feed) => Ok(Doc::from_feed_rs(feed, Route::Direct)),
+        Err(first) => match normalize_json(text) {
+            Some(fixed) => feed_rs(fixed.as_bytes(), base)
+                .map(|feed| Doc::from_feed_rs(feed, Route::Normalized))
+                .map_err(|_| first),
+            None => Err(first),
+        },
+    }
+}
+
+/// Repairs what feed-rs refuses in JSON Feeds seen in the wild: an `http://` or unknown version
+/// URL, a missing title, `tags` given as a string, numeric ids. `None` if it is not a JSON
+/// object with an `items` array.
+pub fn normalize_json(text: &str) -> Option<String> {
+    use serde_json::Value;
+    let mut doc: Value = serde_json::from_str(text).ok()?;
+    let obj = doc.as_object_mut()?;
+    if !obj.get("items").is_some_and(Value::is_array) {
+        return None;
+    }
+    let version = obj.get("version").and_then(Value::as_str).unwrap_or_default();
+    let version = if version.contains("version/1.1") {
+        "https://jsonfeed.org/version/1.1"
+    } else {
+        "https://jsonfeed.org/version/1"
+    };
+    obj.insert("version".into(), Value::String(version.into()));
+    if !obj.get("title").is_some_and(Value::is_string) {
+        obj.insert("title".into(), Value::String(String::new()));
+    }
+    for item in obj.get_mut("items").and_then(Value::as_array_mut).into_iter().flatten() {
+        let Some(item) = item.as_object_mut() else { continue };
+        if let Some(Value::String(tag)) = item.get("tags") {
+            let tags =
+                tag.split(',').map(|t| Value::String(t.trim().to_string())).filter(|t| t != "").collect();
+            item.insert("tags".into(), Value::Array(tags));
+        }
+        if let Some(id) = item.get("id").filter(|id| !id.is_string()) {
+            let id = match id {
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            item.insert("id".into(), Value::String(id));
+        }
+    }
+    serde_json::to_string(&doc).ok()
 }
 
 /// What feed-rs does not expose, read in a second tolerant pass over XML documents.
@@ -119,7 +350,7 @@ struct DocExtras {
 
 impl DocExtras {
     /// The interval `sy:updatePeriod` / `sy:updateFrequency` ask for (period / frequency).
-    fn syndication_interval(&self) -> Option<std::time::Duration> {
+    fn syndication_interval(&self) -> Option<Duration> {
         let period = match self.update_period.as_deref()?.trim().to_ascii_lowercase().as_str() {
             "hourly" => 3600,
             "daily" => 86_400,
@@ -134,7 +365,7 @@ impl DocExtras {
             .and_then(|f| f.trim().parse::<u64>().ok())
             .filter(|f| *f > 0)
             .unwrap_or(1);
-        Some(std::time::Duration::from_secs(period / frequency))
+        Some(Duration::from_secs(period / frequency))
     }
 }
 
@@ -149,20 +380,31 @@ enum Capture {
 }
 
 /// Reads [`DocExtras`]; `None` for JSON or when the XML cannot be read to the end.
-fn doc_extras(bytes: &[u8]) -> Option<DocExtras> {
+fn doc_extras(text: &str) -> Option<DocExtras> {
     use quick_xml::events::Event;
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'<') {
+    // Most documents have none of these: skip the pass.
+    static NEEDLES: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> = std::sync::LazyLock::new(|| {
+        // Leftmost-first lets aho-corasick use its SIMD (Teddy) searcher.
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(["<source", ":source", ":publisher", "updatePeriod", "skipHours", "skipDays"])
+            .ok()
+    });
+    if NEEDLES.as_ref().is_some_and(|n| !n.is_match(text)) {
         return None;
     }
-    let mut reader = quick_xml::Reader::from_reader(bytes);
-    let mut buf = Vec::new();
+    let mut reader = quick_xml::Reader::from_str(text);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    config.allow_dangling_amp = true;
     let mut out = DocExtras::default();
     // Element depth inside the current item (0: outside any item).
     let mut depth = 0usize;
     // Text being collected: what, the text so far, and the item depth it belongs to.
     let mut capture: Option<(Capture, String, usize)> = None;
     loop {
-        match reader.read_event_into(&mut buf) {
+        match reader.read_event() {
             Ok(Event::Start(e)) => {
                 let local = e.local_name();
                 let local = local.as_ref();
@@ -227,7 +469,6 @@ fn doc_extras(bytes: &[u8]) -> Option<DocExtras> {
             Err(_) => return None,
             _ => {}
         }
-        buf.clear();
     }
     Some(out)
 }
@@ -256,28 +497,21 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
 
-fn raw_item(entry: Entry, feed_language: Option<&str>, base: Option<&str>) -> RawItem {
-    let link = pick_link(&entry.links);
-    let title = non_empty(entry.title.map(|t| t.content));
-    let summary = non_empty(entry.summary.map(|t| t.content));
-    let content = non_empty(entry.content.and_then(|c| c.body));
-    let id = entry.id.trim().to_string();
+fn raw_item(fields: Fields, feed_language: Option<&str>, base: Option<&str>) -> RawItem {
+    let Fields { id, link, title, summary, content, authors, published, updated, categories, sources } =
+        fields;
+    let id = id.trim().to_string();
     let (guid, guid_derived) = if !id.is_empty() {
         (id, false)
     } else if let Some(link) = &link {
-        (format!("link:{link}"), true)
+        let canonical = crate::pipeline::clean::canonical_url(link).unwrap_or_else(|| link.clone());
+        (format!("link:{canonical}"), true)
     } else {
         let material = [title.as_deref(), summary.as_deref(), content.as_deref()]
             .map(|s| s.unwrap_or_default())
             .join("\u{1f}");
         (format!("hash:{}", ContentHash::of(material.as_bytes())), true)
     };
-    let authors = entry.authors.into_iter().filter_map(|p| non_empty(p.name).or(p.email)).collect();
-    let categories = entry
-        .categories
-        .into_iter()
-        .filter_map(|c| non_empty(c.label).or_else(|| non_empty(Some(c.term))))
-        .collect();
     RawItem {
         guid,
         guid_derived,
@@ -287,11 +521,11 @@ fn raw_item(entry: Entry, feed_language: Option<&str>, base: Option<&str>) -> Ra
         summary,
         content,
         authors,
-        published: entry.published,
-        updated: entry.updated,
+        published,
+        updated,
         categories,
         feed_language: feed_language.map(str::to_owned),
-        sources: Vec::new(),
+        sources,
     }
 }
 
@@ -319,8 +553,8 @@ mod tests {
 
     #[test]
     fn items_without_guid_get_the_same_id_on_every_parse() {
-        let a = parse(&body(RSS_NO_GUIDS)).expect("valid feed");
-        let b = parse(&body(RSS_NO_GUIDS)).expect("valid feed");
+        let a = parse(&body(RSS_NO_GUIDS), 1 << 24).expect("valid feed");
+        let b = parse(&body(RSS_NO_GUIDS), 1 << 24).expect("valid feed");
         let ids: Vec<_> = a.feed.items.iter().map(|i| i.guid.clone()).collect();
         assert_eq!(ids, b.feed.items.iter().map(|i| i.guid.clone()).collect::<Vec<_>>());
         assert_eq!(ids[0], "link:https://example.org/a");
@@ -334,7 +568,7 @@ mod tests {
             <item><guid>1</guid><title>a</title><source url="https://pti.example/rss">Press Trust of India</source></item>
             <item><guid>2</guid><title>b</title><dc:source>Reuters</dc:source><dc:publisher>Example &amp; Co</dc:publisher></item>
             <item><guid>3</guid><title>c</title></item></channel></rss>"#;
-        let p = parse(&body(doc)).expect("valid feed");
+        let p = parse(&body(doc), 1 << 24).expect("valid feed");
         let sources: Vec<Vec<String>> = p.feed.items.iter().map(|i| i.sources.clone()).collect();
         assert_eq!(
             sources,
@@ -352,28 +586,44 @@ mod tests {
             <ttl>60</ttl><sy:updatePeriod>daily</sy:updatePeriod><sy:updateFrequency>12</sy:updateFrequency>
             <skipHours><hour>1</hour><hour>2</hour></skipHours><skipDays><day>Sunday</day></skipDays>
             <item><guid>1</guid><title>a</title></item></channel></rss>"#;
-        let p = parse(&body(doc)).expect("valid feed");
-        assert_eq!(p.feed.feed_min, Some(std::time::Duration::from_secs(7200)), "max(ttl 1h, daily/12 = 2h)");
+        let p = parse(&body(doc), 1 << 24).expect("valid feed");
+        assert_eq!(p.feed.feed_min, Some(Duration::from_secs(7200)), "max(ttl 1h, daily/12 = 2h)");
         assert_eq!(p.feed.skip_hours, vec![1, 2]);
         assert_eq!(p.feed.skip_days, vec![chrono::Weekday::Sun]);
     }
 
     #[test]
-    fn repeated_guids_keep_the_first_item() {
+    fn repeated_guids_are_disambiguated_and_exact_repeats_dropped() {
         let doc = r#"<rss version="2.0"><channel><title>T</title>
             <item><guid>1</guid><title>first</title></item>
-            <item><guid>1</guid><title>second</title></item></channel></rss>"#;
-        let p = parse(&body(doc)).expect("valid feed");
-        assert_eq!(p.feed.items.len(), 1);
-        assert_eq!(p.feed.items[0].title.as_deref(), Some("first"));
+            <item><guid>1</guid><title>second</title></item>
+            <item><guid>1</guid><title>first</title></item></channel></rss>"#;
+        let p = parse(&body(doc), 1 << 24).expect("valid feed");
+        let ids: Vec<&str> = p.feed.items.iter().map(|i| i.guid.as_str()).collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0], "1");
+        assert!(ids[1].starts_with("1#") && ids[1].len() == 14, "{ids:?}");
+        assert_eq!(p.feed.items[1].title.as_deref(), Some("second"));
         assert_eq!(p.repeated_guids, 1);
+        // The same on every parse.
+        assert_eq!(parse(&body(doc), 1 << 24).expect("valid feed").feed.items[1].guid, ids[1]);
     }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        assert!(matches!(parse(&body("hello")), Err(ParseError::NotAFeed(_))));
-        assert!(parse(&body("<rss version=\"2.0\"><channel><item><title>x</titl")).is_err());
-        assert!(parse(&body("{\"version\": 3")).is_err());
+        assert!(matches!(parse(&body("hello"), 1 << 24), Err(ParseError::NotAFeed(_))));
+        assert!(parse(&body("{\"version\": 3"), 1 << 24).is_err());
+        assert!(parse(&body("<html><body><p>not a feed</p></body></html>"), 1 << 24).is_err());
+    }
+
+    #[test]
+    fn a_truncated_document_keeps_its_items() {
+        let p = parse(&body("<rss version=\"2.0\"><channel><item><title>x</title><link>http://e/1</link></item><item><title>y</titl"), 1 << 24)
+            .expect("recovered");
+        assert_eq!(
+            p.feed.items.iter().map(|i| i.title.as_deref().unwrap_or_default()).collect::<Vec<_>>(),
+            ["x", "y"]
+        );
     }
 
     #[test]
@@ -381,7 +631,7 @@ mod tests {
         let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
             {"id":"j1","url":"https://example.org/j1","title":"Hola","content_html":"<p>Uno</p>",
              "date_published":"2026-11-28T10:00:00+01:00"}]}"#;
-        let p = parse(&body(json)).expect("json feed");
+        let p = parse(&body(json), 1 << 24).expect("json feed");
         assert_eq!(p.feed.items[0].guid, "j1");
         assert_eq!(p.feed.items[0].content.as_deref(), Some("<p>Uno</p>"));
         assert_eq!(
@@ -392,7 +642,7 @@ mod tests {
             <updated>2026-11-28T10:00:00Z</updated>
             <entry><id>urn:e1</id><title>E</title><updated>2026-11-28T10:00:00Z</updated>
             <link href="https://example.org/e1"/><content type="html">&lt;p&gt;x&lt;/p&gt;</content></entry></feed>"#;
-        let p = parse(&body(atom)).expect("atom");
+        let p = parse(&body(atom), 1 << 24).expect("atom");
         assert_eq!(p.feed.items[0].link.as_deref(), Some("https://example.org/e1"));
     }
 }

@@ -22,3 +22,5 @@ mod fetching;
 mod daemon;
 mod flagging;
 mod corpus;
+mod feed_corpus;
+mod parsing;
