@@ -468,6 +468,10 @@ async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> R
     // stage surfaces as a JoinError and becomes this feed's error.
     let task = tokio::task::spawn_blocking(move || -> Result<Prepared, FeedError> {
         let parsed = pipeline::parse::parse(&body, config.fetch.max_body)?;
+        tracing::debug!(
+            feed = %feed.name, route = ?parsed.route, encoding = parsed.encoding,
+            items = parsed.feed.items.len(), "parsed"
+        );
         let mut pre_counts = ItemCounts::default();
         for _ in 0..parsed.repeated_guids {
             pre_counts.drop(DropReason::RepeatedGuid);

@@ -4,7 +4,8 @@
 //! 1. [`decode`]: bytes to UTF-8 (gzip, BOM, UTF-16/32, HTTP charset, XML declaration,
 //!    sniffing).
 //! 2. feed-rs reads the document as it is, after [`normalize::repair_references`]; that is the
-//!    fast path, taken when it finds as many items as the document visibly holds.
+//!    fast path, taken when it finds as many items as the document visibly holds
+//!    ([`normalize::prescan`]).
 //! 3. Otherwise [`normalize::normalize`] rewrites what feed-rs rejects or silently empties, and
 //!    feed-rs reads the result (JSON Feed gets [`normalize_json`]).
 //! 4. Otherwise [`fallback::recover`] scans the broken markup for items.
@@ -142,8 +143,7 @@ pub fn parse(body: &FetchedBody, max_body: u64) -> Result<Parsed, ParseError> {
     let base = body.final_url.as_deref();
     let decoded = decode(&body.bytes, body.content_type.as_deref(), max_body)?;
     let text = decoded.text.as_ref();
-    let (doc, extras) =
-        if text.starts_with(['{', '[']) { (read_json(text, base)?, None) } else { read_xml(text, base)? };
+    let (doc, extras) = if text.starts_with(['{', '[']) { (read_json(text)?, None) } else { read_xml(text)? };
 
     let language = doc.language.filter(|l| !l.trim().is_empty());
     // feed-rs drops <source>, dc:source and dc:publisher; read them in a second, tolerant pass
@@ -191,7 +191,7 @@ pub fn parse(body: &FetchedBody, max_body: u64) -> Result<Parsed, ParseError> {
     Ok(Parsed {
         feed: ParsedFeed {
             title: doc.title,
-            site_url: doc.site_url,
+            site_url: doc.site_url.map(|l| resolve(l, base)),
             language,
             feed_min,
             skip_hours: extras.skip_hours,
@@ -216,10 +216,11 @@ fn item_key(item: &RawItem, content: bool) -> String {
 }
 
 /// feed-rs on `bytes`, with a panic turned into an error.
-fn feed_rs(bytes: &[u8], base: Option<&str>) -> Result<feed_rs::model::Feed, ParseError> {
+fn feed_rs(bytes: &[u8]) -> Result<feed_rs::model::Feed, ParseError> {
     let result = catch_unwind(AssertUnwindSafe(|| {
+        // No `base_uri`: feed-rs would parse and join every link; relative links (rare) are
+        // resolved in `raw_item` instead. `xml:base` inside the document still applies.
         feed_rs::parser::Builder::new()
-            .base_uri(base)
             // An empty id marks "the feed gave none"; we derive a stable one below.
             .id_generator(|_links, _title, _uri| String::new())
             .sanitize_content(false)
@@ -242,27 +243,29 @@ fn feed_rs(bytes: &[u8], base: Option<&str>) -> Result<feed_rs::model::Feed, Par
 
 /// An XML document through the routes in the module doc, with the [`DocExtras`] of the text
 /// the items were read from.
-fn read_xml(text: &str, base: Option<&str>) -> Result<(Doc, Option<DocExtras>), ParseError> {
+fn read_xml(text: &str) -> Result<(Doc, Option<DocExtras>), ParseError> {
     let repaired = normalize::repair_references(text);
-    let visible = normalize::count_item_tags(&repaired);
-    let direct = feed_rs(repaired.as_bytes(), base);
+    let scan = normalize::prescan(&repaired);
+    let visible = scan.items;
+    let extras = |text: &str| if scan.extras { doc_extras(text) } else { None };
+    let direct = feed_rs(repaired.as_bytes());
     if let Ok(feed) = &direct
         && feed.entries.len() >= visible
         && (visible > 0 || !feed.links.is_empty() || feed.title.is_some())
     {
         let Ok(feed) = direct else { unreachable!("checked above") };
-        return Ok((Doc::from_feed_rs(feed, Route::Direct), doc_extras(&repaired)));
+        return Ok((Doc::from_feed_rs(feed, Route::Direct), extras(&repaired)));
     }
     let normalized = normalize::normalize(&repaired);
-    let second = feed_rs(normalized.text.as_bytes(), base);
+    let second = feed_rs(normalized.text.as_bytes());
     let seen = normalized.items_seen.max(visible);
     let recovered = match &second {
         Ok(feed) if feed.entries.len() >= seen => None,
-        _ => fallback::recover(&repaired, base).filter(|r| !r.items.is_empty()),
+        _ => fallback::recover(&repaired).filter(|r| !r.items.is_empty()),
     };
     match (second, recovered) {
         (Ok(feed), r) if r.as_ref().is_none_or(|r| r.items.len() <= feed.entries.len()) => {
-            Ok((Doc::from_feed_rs(feed, Route::Normalized), doc_extras(&normalized.text)))
+            Ok((Doc::from_feed_rs(feed, Route::Normalized), extras(&normalized.text)))
         }
         (_, Some(r)) => Ok((
             Doc {
@@ -285,11 +288,11 @@ fn read_xml(text: &str, base: Option<&str>) -> Result<(Doc, Option<DocExtras>), 
 }
 
 /// A JSON Feed: as it is, else after [`normalize_json`].
-fn read_json(text: &str, base: Option<&str>) -> Result<Doc, ParseError> {
-    match feed_rs(text.as_bytes(), base) {
+fn read_json(text: &str) -> Result<Doc, ParseError> {
+    match feed_rs(text.as_bytes()) {
         Ok(feed) => Ok(Doc::from_feed_rs(feed, Route::Direct)),
         Err(first) => match normalize_json(text) {
-            Some(fixed) => feed_rs(fixed.as_bytes(), base)
+            Some(fixed) => feed_rs(fixed.as_bytes())
                 .map(|feed| Doc::from_feed_rs(feed, Route::Normalized))
                 .map_err(|_| first),
             None => Err(first),
@@ -383,16 +386,6 @@ enum Capture {
 fn doc_extras(text: &str) -> Option<DocExtras> {
     use quick_xml::events::Event;
     // Most documents have none of these: skip the pass.
-    static NEEDLES: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> = std::sync::LazyLock::new(|| {
-        // Leftmost-first lets aho-corasick use its SIMD (Teddy) searcher.
-        aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-            .build(["<source", ":source", ":publisher", "updatePeriod", "skipHours", "skipDays"])
-            .ok()
-    });
-    if NEEDLES.as_ref().is_some_and(|n| !n.is_match(text)) {
-        return None;
-    }
     let mut reader = quick_xml::Reader::from_str(text);
     let config = reader.config_mut();
     config.check_end_names = false;
@@ -497,9 +490,23 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
 
+/// `link` made absolute against `base` (the body's final URL) when it is relative.
+fn resolve(link: String, base: Option<&str>) -> String {
+    if link.starts_with("https://") || link.starts_with("http://") {
+        return link;
+    }
+    match (url::Url::parse(&link), base.and_then(|b| url::Url::parse(b).ok())) {
+        (Err(url::ParseError::RelativeUrlWithoutBase), Some(base)) => {
+            base.join(&link).map_or(link, String::from)
+        }
+        _ => link,
+    }
+}
+
 fn raw_item(fields: Fields, feed_language: Option<&str>, base: Option<&str>) -> RawItem {
     let Fields { id, link, title, summary, content, authors, published, updated, categories, sources } =
         fields;
+    let link = link.map(|l| resolve(l, base));
     let id = id.trim().to_string();
     let (guid, guid_derived) = if !id.is_empty() {
         (id, false)
@@ -607,6 +614,16 @@ mod tests {
         assert_eq!(p.repeated_guids, 1);
         // The same on every parse.
         assert_eq!(parse(&body(doc), 1 << 24).expect("valid feed").feed.items[1].guid, ids[1]);
+    }
+
+    #[test]
+    fn relative_links_resolve_against_the_final_url() {
+        let doc = r#"<rss version="2.0"><channel><title>T</title><link>/</link>
+            <item><title>a</title><link>/news/a</link></item><item><title>b</title><link>https://other.example/b</link></item></channel></rss>"#;
+        let p = parse(&body(doc), 1 << 24).expect("valid feed");
+        assert_eq!(p.feed.site_url.as_deref(), Some("https://example.org/"));
+        assert_eq!(p.feed.items[0].link.as_deref(), Some("https://example.org/news/a"));
+        assert_eq!(p.feed.items[1].link.as_deref(), Some("https://other.example/b"));
     }
 
     #[test]

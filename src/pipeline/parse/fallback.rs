@@ -76,9 +76,9 @@ fn element(name: &str) -> Option<&'static Regex> {
     FIELDS.iter().position(|f| *f == name).and_then(|i| ELEMENTS.get(i))
 }
 
-/// Scans `text` for items; `None` when it holds no `<item>`/`<entry>` at all. Relative links
-/// resolve against `base`.
-pub fn recover(text: &str, base: Option<&str>) -> Option<Recovered> {
+/// Scans `text` for items; `None` when it holds no `<item>`/`<entry>` at all. Links are as
+/// written (the caller resolves relative ones).
+pub fn recover(text: &str) -> Option<Recovered> {
     let starts: Vec<(usize, usize)> = ITEM_START.find_iter(text).map(|m| (m.start(), m.end())).collect();
     let (first, _) = *starts.first()?;
     let head = &text[..first];
@@ -93,15 +93,6 @@ pub fn recover(text: &str, base: Option<&str>) -> Option<Recovered> {
         let block = &text[*open_end..limit];
         let block = ITEM_END.find(block).map_or(block, |m| &block[..m.start()]);
         out.items.push(item(block));
-    }
-    if let Some(base) = base.and_then(|b| url::Url::parse(b).ok()) {
-        let resolve = |l: &mut Option<String>| {
-            if let Some(joined) = l.as_deref().and_then(|l| base.join(l).ok()) {
-                *l = Some(joined.into());
-            }
-        };
-        resolve(&mut out.link);
-        out.items.iter_mut().for_each(|i| resolve(&mut i.link));
     }
     Some(out)
 }
@@ -271,7 +262,7 @@ mod tests {
             </itm>
             <item><title>Second</title><guid>http://e/2</guid><description>x &eacute; y</description>
             <item><title>Third</title><content:encoded><![CDATA[<p>unclosed"#;
-        let r = recover(doc, None).expect("items");
+        let r = recover(doc).expect("items");
         assert_eq!(r.title.as_deref(), Some("Broken & co"));
         assert_eq!(r.language.as_deref(), Some("fr"));
         assert_eq!(r.items.len(), 3);
@@ -291,14 +282,12 @@ mod tests {
         let doc = r#"<feed><title>A</title><entry><id>urn:1</id><title type="html">T</title>
             <link rel="self" href="http://e/self"/><link rel="alternate" href="http://e/1"/>
             <updated>2004-01-01T10:00:00Z</updated><content type="html">&lt;p&gt;c&lt;/p&gt;</content></entry"#;
-        let r = recover(doc, None).expect("entries");
+        let r = recover(doc).expect("entries");
         let e = &r.items[0];
         assert_eq!(e.id, "urn:1");
         assert_eq!(e.link.as_deref(), Some("http://e/1"));
         assert_eq!(e.content.as_deref(), Some("<p>c</p>"));
         assert!(e.updated.is_some());
-        assert!(recover("<html><body>no feed</body></html>", None).is_none());
-        let rel = recover("<item><link>/a/b</link></item>", Some("https://e.org/feed")).expect("item");
-        assert_eq!(rel.items[0].link.as_deref(), Some("https://e.org/a/b"));
+        assert!(recover("<html><body>no feed</body></html>").is_none());
     }
 }

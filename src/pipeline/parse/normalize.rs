@@ -122,33 +122,64 @@ fn char_ref(body: &str) -> Option<char> {
     char::from_u32(n).filter(|c| matches!(c, '\t' | '\n' | '\r') || u32::from(*c) >= 0x20)
 }
 
-/// Counts `<item` / `<entry` start tags (with any prefix) in the raw text: cheap evidence of
-/// how many items a document visibly holds.
-pub fn count_item_tags(text: &str) -> usize {
+/// What one cheap pass over the raw text tells: how many `<item` / `<entry` start tags (any
+/// prefix) the document visibly holds, and whether it has any element the extras pass reads
+/// (`source`, `dc:publisher`, `sy:updatePeriod`, `skipHours`, `skipDays`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prescan {
+    pub items: usize,
+    pub extras: bool,
+}
+
+pub fn prescan(text: &str) -> Prescan {
+    use std::sync::LazyLock;
+    const PATTERNS: [&str; 10] = [
+        "<item",
+        ":item",
+        "<entry",
+        ":entry",
+        "<source",
+        ":source",
+        ":publisher",
+        "updatePeriod",
+        "skipHours",
+        "skipDays",
+    ];
+    // Leftmost-first lets aho-corasick use its SIMD (Teddy) searcher.
+    static SEARCH: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(PATTERNS)
+            .ok()
+    });
     let bytes = text.as_bytes();
-    let mut n = 0;
-    for name in [&b"item"[..], b"entry"] {
-        for at in memchr::memmem::find_iter(bytes, name) {
-            let after = bytes.get(at + name.len()).copied();
-            if !matches!(after, Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/')) {
-                continue;
-            }
-            // Walk back over an optional `prefix:` to the `<`.
-            let mut i = at;
-            if i > 0 && bytes[i - 1] == b':' {
-                i -= 1;
-                while i > 0
-                    && (bytes[i - 1].is_ascii_alphanumeric() || matches!(bytes[i - 1], b'_' | b'-' | b'.'))
-                {
-                    i -= 1;
-                }
-            }
-            if i > 0 && bytes[i - 1] == b'<' {
-                n += 1;
-            }
+    let mut out = Prescan::default();
+    let Some(search) = SEARCH.as_ref() else {
+        return Prescan { items: 0, extras: true };
+    };
+    for m in search.find_iter(bytes) {
+        let pattern = m.pattern().as_usize();
+        if pattern >= 4 {
+            out.extras = true;
+            continue;
+        }
+        if !matches!(bytes.get(m.end()), Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/')) {
+            continue;
+        }
+        if bytes[m.start()] == b'<' {
+            out.items += 1;
+            continue;
+        }
+        // `:item`: walk back over the prefix to the `<`.
+        let mut i = m.start();
+        while i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || matches!(bytes[i - 1], b'_' | b'-' | b'.')) {
+            i -= 1;
+        }
+        if i > 0 && i < m.start() && bytes[i - 1] == b'<' {
+            out.items += 1;
         }
     }
-    n
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -603,7 +634,9 @@ mod tests {
 
     #[test]
     fn item_tags_are_counted_with_any_prefix() {
-        assert_eq!(count_item_tags("<rss:item a='1'><item><entry/><items><itemx><atom:entry>"), 4);
+        let scan = prescan("<rss:item a='1'><item><entry/><items><itemx><atom:entry>text:item ");
+        assert_eq!(scan, Prescan { items: 4, extras: false });
+        assert!(prescan("<item><dc:publisher>x</dc:publisher></item>").extras);
     }
 
     #[test]
