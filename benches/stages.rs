@@ -85,7 +85,7 @@ fn stages(c: &mut Criterion) {
     g.bench_function("dedup key (per article)", |b| {
         b.iter(|| {
             for c in &cleaned {
-                black_box(dedup_key(black_box(&c.item.text)));
+                black_box(dedup_key(c.item.title.as_deref(), black_box(&c.item.text)));
             }
         });
     });

@@ -37,7 +37,7 @@ impl fmt::Display for Timestamp {
 
 /// A stable 128-bit content hash (xxh3-128), hex encoded. xxh3's output is specified and
 /// identical on every platform and version, so these values may be persisted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ContentHash(pub String);
 
 impl ContentHash {
@@ -202,12 +202,7 @@ impl Position {
     }
 }
 
-/// What dedup needs to find other copies of a story.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DedupKey {
-    /// Hash of the normalized text (exact-duplicate key).
-    pub text_hash: ContentHash,
-}
+pub use crate::pipeline::dedup::DedupKey;
 
 /// Kind of duplicate link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,8 +237,6 @@ pub struct Article {
     pub clean: CleanItem,
     pub flag: Option<Flag>,
     pub dedup: DedupKey,
-    /// Set by the store stage when it links this copy to an earlier one.
-    pub duplicate: Option<Duplicate>,
     /// Feed-level syndication evidence (an agency named by `<source>`, `dc:source` or
     /// `dc:publisher`): a weak signal, recorded, never a flag by itself.
     pub syndication: Option<String>,

@@ -19,6 +19,8 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{FromRow, SqlitePool};
 
+mod dedup;
+
 use crate::config::FeedConfig;
 use crate::model::{ItemCounts, ItemOutcome, ParsedFeed, Timestamp};
 
@@ -104,6 +106,8 @@ pub struct FeedBatch<'a> {
     pub last_modified: Option<String>,
     pub next_poll_at: Timestamp,
     pub next_poll_reason: &'a str,
+    /// How new articles are linked to earlier copies.
+    pub dedup: crate::pipeline::dedup::DedupSettings,
     /// New or changed items (unchanged ones were filtered out before processing).
     pub outcomes: Vec<ItemOutcome>,
 }
@@ -375,9 +379,6 @@ impl Store {
                         if a.flag.is_some() {
                             counts.flagged += 1;
                         }
-                        if a.duplicate.is_some() {
-                            counts.duplicate += 1;
-                        }
                         articles.push((id, revision, &**a));
                     }
                     ItemOutcome::Dropped { reason, flag, .. } => {
@@ -390,7 +391,14 @@ impl Store {
                 }
             }
             if !articles.is_empty() {
-                upsert_articles(&mut tx, batch.feed_id, &at, &articles).await?;
+                let keyed: Vec<dedup::Keyed<'_>> = articles
+                    .iter()
+                    .map(|(id, revision, a)| dedup::Keyed { id: *id, article: a, new: *revision == 1 })
+                    .collect();
+                let links = dedup::link(&mut tx, &keyed, batch.fetched_at, &batch.dedup).await?;
+                counts.duplicate += links.iter().filter(|l| l.is_some()).count() as u64;
+                upsert_articles(&mut tx, batch.feed_id, &at, &articles, &links).await?;
+                dedup::store_keys(&mut tx, &keyed, batch.fetched_at).await?;
             }
             if !dropped_ids.is_empty() {
                 let mut delete =
@@ -570,6 +578,7 @@ async fn upsert_articles(
     feed_id: i64,
     fetched_at: &str,
     articles: &[(i64, i64, &crate::model::Article)],
+    links: &[Option<crate::model::Duplicate>],
 ) -> Result<(), sqlx::Error> {
     let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
         "INSERT INTO articles (id, feed_id, guid, url, canonical_url, title, author, published_at,
@@ -577,7 +586,7 @@ async fn upsert_articles(
              auto_generated_marker, duplicate_of, duplicate_kind, similarity, revision, stored_at,
              auto_generated_position, syndication_source) ",
     );
-    q.push_values(articles, |mut b, (id, revision, a)| {
+    q.push_values(articles.iter().zip(links), |mut b, ((id, revision, a), link)| {
         let c = &a.clean;
         b.push_bind(*id)
             .push_bind(feed_id)
@@ -596,9 +605,9 @@ async fn upsert_articles(
             .push_bind(a.flag.is_some())
             .push_bind(a.flag.as_ref().map(|f| f.rule.clone()))
             .push_bind(a.flag.as_ref().map(|f| f.marker.clone()))
-            .push_bind(a.duplicate.as_ref().map(|d| d.of))
-            .push_bind(a.duplicate.as_ref().map(|d| d.kind.as_str()))
-            .push_bind(a.duplicate.as_ref().map(|d| d.similarity))
+            .push_bind(link.as_ref().map(|d| d.of))
+            .push_bind(link.as_ref().map(|d| d.kind.as_str()))
+            .push_bind(link.as_ref().map(|d| d.similarity))
             .push_bind(*revision)
             .push_bind(fetched_at.to_string())
             .push_bind(a.flag.as_ref().map(|f| f.position.as_str()))
@@ -611,8 +620,7 @@ async fn upsert_articles(
              updated_at = excluded.updated_at, fetched_at = excluded.fetched_at, lang = excluded.lang,
              text = excluded.text, html = excluded.html, text_hash = excluded.text_hash,
              auto_generated = excluded.auto_generated, auto_generated_rule = excluded.auto_generated_rule,
-             auto_generated_marker = excluded.auto_generated_marker, duplicate_of = excluded.duplicate_of,
-             duplicate_kind = excluded.duplicate_kind, similarity = excluded.similarity,
+             auto_generated_marker = excluded.auto_generated_marker,
              revision = excluded.revision, stored_at = excluded.stored_at,
              auto_generated_position = excluded.auto_generated_position,
              syndication_source = excluded.syndication_source",

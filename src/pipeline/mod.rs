@@ -59,14 +59,7 @@ pub fn process(raw: RawItem, settings: &ItemSettings<'_>, counts: &mut ItemCount
     if cleaned.item.text.is_empty() && cleaned.item.title.is_none() {
         return ItemOutcome::Dropped { raw: Box::new(raw), reason: DropReason::Empty, flag };
     }
-    let dedup = dedup::dedup_key(&cleaned.item.text);
+    let dedup = dedup::dedup_key(cleaned.item.title.as_deref(), &cleaned.item.text);
     let syndication = flag::syndication_evidence(&raw);
-    ItemOutcome::Article(Box::new(Article {
-        raw,
-        clean: cleaned.item,
-        flag,
-        dedup,
-        duplicate: None,
-        syndication,
-    }))
+    ItemOutcome::Article(Box::new(Article { raw, clean: cleaned.item, flag, dedup, syndication }))
 }

@@ -19,7 +19,8 @@
 //! xxh3-128 of its title, summary and content. Such items carry `guid_derived = true`. When one
 //! document repeats a guid for a different item, the later item gets `guid#` + a short xxh3 of
 //! its link and title (and of its text and dates, if those are the same too); an exact repeat of an item is
-//! counted as dropped (`repeated_guid`).
+//! counted as dropped (`repeated_guid`). A derived id shared by several items of a document gets
+//! the suffix on every one of them.
 
 mod decode;
 mod fallback;
@@ -54,6 +55,10 @@ impl ParseError {
         "parse"
     }
 }
+
+/// More items than this in one document is an attack or an accident, not a feed: refused before
+/// any parser builds them in memory.
+pub const MAX_ITEMS: usize = 50_000;
 
 /// Which reader produced the items (logged and counted by the corpus check).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -143,7 +148,18 @@ pub fn parse(body: &FetchedBody, max_body: u64) -> Result<Parsed, ParseError> {
     let base = body.final_url.as_deref();
     let decoded = decode(&body.bytes, body.content_type.as_deref(), max_body)?;
     let text = decoded.text.as_ref();
-    let (doc, extras) = if text.starts_with(['{', '[']) { (read_json(text)?, None) } else { read_xml(text)? };
+    let (doc, extras) = if text.starts_with(['{', '[']) {
+        match read_json(text) {
+            Ok(doc) => (doc, None),
+            // `[` or `{` can also be junk in front of an XML document.
+            Err(e) => match text.find('<') {
+                Some(lt) => read_xml(&text[lt..]).map_err(|_| e)?,
+                None => return Err(e),
+            },
+        }
+    } else {
+        read_xml(text)?
+    };
 
     let language = doc.language.filter(|l| !l.trim().is_empty());
     // feed-rs drops <source>, dc:source and dc:publisher; read them in a second, tolerant pass
@@ -156,11 +172,25 @@ pub fn parse(body: &FetchedBody, max_body: u64) -> Result<Parsed, ParseError> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut repeated_guids = 0;
     let mut items: Vec<RawItem> = Vec::with_capacity(doc.entries.len());
+    let mut raw_items: Vec<RawItem> = Vec::with_capacity(doc.entries.len());
     for mut fields in doc.entries {
         if let Some(found) = sources.next().filter(|s| !s.is_empty()) {
             fields.sources = found;
         }
-        let mut item = raw_item(fields, language.as_deref(), base);
+        raw_items.push(raw_item(fields, language.as_deref(), base));
+    }
+    // A derived id shared by several items (say, every item links to the home page) is not an
+    // identity: each of them gets the suffix, so no id depends on which item comes first.
+    let mut derived: HashMap<&str, usize> = HashMap::new();
+    for item in raw_items.iter().filter(|i| i.guid_derived) {
+        *derived.entry(item.guid.as_str()).or_default() += 1;
+    }
+    let shared: std::collections::HashSet<String> =
+        derived.into_iter().filter(|(_, n)| *n > 1).map(|(g, _)| g.to_string()).collect();
+    for item in raw_items.iter_mut().filter(|i| shared.contains(&i.guid)) {
+        item.guid = format!("{}#{}", item.guid, &ContentHash::of(item_key(item, false).as_bytes()).0[..12]);
+    }
+    for mut item in raw_items {
         if let Some(&owner) = seen.get(&item.guid) {
             // A different item under a repeated guid is disambiguated by what tells it apart;
             // an exact repeat is dropped.
@@ -247,6 +277,11 @@ fn read_xml(text: &str) -> Result<(Doc, Option<DocExtras>), ParseError> {
     let repaired = normalize::repair_references(text);
     let scan = normalize::prescan(&repaired);
     let visible = scan.items;
+    if visible > MAX_ITEMS {
+        return Err(ParseError::Malformed(format!(
+            "{visible} items in one document; at most {MAX_ITEMS} are read"
+        )));
+    }
     let extras = |text: &str| if scan.extras { doc_extras(text) } else { None };
     let direct = feed_rs(repaired.as_bytes());
     if let Ok(feed) = &direct
@@ -415,6 +450,10 @@ fn doc_extras(text: &str) -> Option<DocExtras> {
                     }
                 } else {
                     depth += 1;
+                    // A nested element inside a captured one: keep the words apart.
+                    if let Some((_, text, _)) = capture.as_mut() {
+                        text.push(' ');
+                    }
                     if capture.is_none() && matches!(local, "source" | "publisher") {
                         capture = Some((Capture::Source, String::new(), depth));
                     }
@@ -440,7 +479,6 @@ fn doc_extras(text: &str) -> Option<DocExtras> {
             Ok(Event::Text(t)) => {
                 if let Some((_, text, _)) = capture.as_mut() {
                     text.push_str(&t);
-                    text.push(' ');
                 }
             }
             // Entity references arrive as their own events; the HTML entity decoder above
@@ -455,7 +493,6 @@ fn doc_extras(text: &str) -> Option<DocExtras> {
             Ok(Event::CData(t)) => {
                 if let Some((_, text, _)) = capture.as_mut() {
                     text.push_str(&t);
-                    text.push(' ');
                 }
             }
             Ok(Event::Eof) => break,
@@ -624,6 +661,45 @@ mod tests {
         assert_eq!(p.feed.site_url.as_deref(), Some("https://example.org/"));
         assert_eq!(p.feed.items[0].link.as_deref(), Some("https://example.org/news/a"));
         assert_eq!(p.feed.items[1].link.as_deref(), Some("https://other.example/b"));
+    }
+
+    #[test]
+    fn items_sharing_a_derived_id_all_get_a_suffix() {
+        let doc =
+            |items: &str| format!("<rss version=\"2.0\"><channel><title>T</title>{items}</channel></rss>");
+        let a = "<item><title>A</title><link>https://example.org/</link></item>";
+        let b = "<item><title>B</title><link>https://example.org/</link></item>";
+        let c = "<item><title>C</title><link>https://example.org/</link></item>";
+        let ids = |d: &str| -> Vec<String> {
+            parse(&body(d), 1 << 24).expect("valid").feed.items.into_iter().map(|i| i.guid).collect()
+        };
+        let first = ids(&doc(&format!("{a}{b}{c}")));
+        assert!(first.iter().all(|g| g.starts_with("link:https://example.org/#")), "{first:?}");
+        // When A leaves the feed, B and C keep their ids.
+        assert_eq!(ids(&doc(&format!("{b}{c}"))), first[1..]);
+    }
+
+    #[test]
+    fn publisher_text_keeps_its_entities_in_place() {
+        let doc = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+            <item><guid>1</guid><dc:publisher>AT&amp;T Caf&#233;</dc:publisher></item></channel></rss>"#;
+        assert_eq!(
+            parse(&body(doc), 1 << 24).expect("valid").feed.items[0].sources,
+            vec!["AT&T Café".to_string()]
+        );
+    }
+
+    #[test]
+    fn junk_that_looks_like_json_before_xml() {
+        let doc = "[]<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title><item><guid>1</guid><title>x</title></item></channel></rss>";
+        assert_eq!(parse(&body(doc), 1 << 24).expect("xml after junk").feed.items.len(), 1);
+    }
+
+    #[test]
+    fn a_flood_of_items_is_refused_before_parsing() {
+        let doc =
+            format!("<rss version=\"2.0\"><channel>{}</channel></rss>", "<item/>".repeat(MAX_ITEMS + 1));
+        assert!(matches!(parse(&body(&doc), 1 << 30), Err(ParseError::Malformed(_))));
     }
 
     #[test]

@@ -79,7 +79,14 @@ fn element(name: &str) -> Option<&'static Regex> {
 /// Scans `text` for items; `None` when it holds no `<item>`/`<entry>` at all. Links are as
 /// written (the caller resolves relative ones).
 pub fn recover(text: &str) -> Option<Recovered> {
-    let starts: Vec<(usize, usize)> = ITEM_START.find_iter(text).map(|m| (m.start(), m.end())).collect();
+    // `<item>` written inside CDATA or a comment is content, not an item.
+    let literal = super::normalize::literal_regions(text);
+    let inside = |at: usize| {
+        let i = literal.partition_point(|(start, _)| *start <= at);
+        i > 0 && literal[i - 1].1 > at
+    };
+    let starts: Vec<(usize, usize)> =
+        ITEM_START.find_iter(text).filter(|m| !inside(m.start())).map(|m| (m.start(), m.end())).collect();
     let (first, _) = *starts.first()?;
     let head = &text[..first];
     let mut out = Recovered {
@@ -197,7 +204,9 @@ fn decode_entities(s: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         let tail = &rest[amp + 1..];
-        let decoded = tail.find(';').filter(|end| *end <= 32).and_then(|end| {
+        // A reference is short: its `;` is looked for in a small window only.
+        let window = &tail.as_bytes()[..tail.len().min(33)];
+        let decoded = memchr::memchr(b';', window).and_then(|end| {
             let name = &tail[..end];
             let text = match name.strip_prefix('#') {
                 Some(num) => {

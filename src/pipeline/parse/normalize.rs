@@ -31,6 +31,9 @@ const RSS090: &str = "http://my.netscape.com/rdf/simple/0.9/";
 const USERLAND: &str = "http://backend.userland.com/rss2";
 const MEDIA: &str = "http://search.yahoo.com/mrss/";
 
+/// How many open elements an end tag is matched against (innermost first).
+const MAX_END_SEARCH: usize = 64;
+
 /// The rewritten document and what the pass saw.
 #[derive(Debug)]
 pub struct Normalized {
@@ -90,7 +93,7 @@ pub fn repair_references(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Byte ranges of CDATA sections and comments, in order.
-fn literal_regions(text: &str) -> Vec<(usize, usize)> {
+pub(super) fn literal_regions(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut at = 0;
@@ -116,8 +119,11 @@ fn literal_regions(text: &str) -> Vec<(usize, usize)> {
 /// A character reference body (`233`, `xE9`, `XE9`) as a character XML allows.
 fn char_ref(body: &str) -> Option<char> {
     let n = match body.strip_prefix(['x', 'X']) {
-        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-        None => body.parse::<u32>().ok()?,
+        Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            u32::from_str_radix(hex, 16).ok()?
+        }
+        None if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) => body.parse::<u32>().ok()?,
+        _ => return None,
     };
     char::from_u32(n).filter(|c| matches!(c, '\t' | '\n' | '\r') || u32::from(*c) >= 0x20)
 }
@@ -157,8 +163,18 @@ pub fn prescan(text: &str) -> Prescan {
     let Some(search) = SEARCH.as_ref() else {
         return Prescan { items: 0, extras: true };
     };
+    // Matches inside CDATA sections and comments are content (computed only if there are any).
+    let literal =
+        if memchr::memmem::find(bytes, b"<!").is_some() { literal_regions(text) } else { Vec::new() };
+    let inside = |at: usize| {
+        let i = literal.partition_point(|(start, _)| *start <= at);
+        i > 0 && literal[i - 1].1 > at
+    };
     for m in search.find_iter(bytes) {
         let pattern = m.pattern().as_usize();
+        if inside(m.start()) {
+            continue;
+        }
         if pattern >= 4 {
             out.extras = true;
             continue;
@@ -525,7 +541,17 @@ impl Writer {
             self.pending = Some(p);
             self.flush();
         }
-        let Some(at) = self.stack.iter().rposition(|f| f.source_name == source_name) else {
+        // Only the innermost elements are searched: a document of endless unmatched end tags
+        // stays linear.
+        let depth = self.stack.len();
+        let Some(at) = self
+            .stack
+            .iter()
+            .rev()
+            .take(MAX_END_SEARCH)
+            .position(|f| f.source_name == source_name)
+            .map(|from_top| depth - 1 - from_top)
+        else {
             // A stray end tag: dropped.
             return;
         };
@@ -637,6 +663,11 @@ mod tests {
         let scan = prescan("<rss:item a='1'><item><entry/><items><itemx><atom:entry>text:item ");
         assert_eq!(scan, Prescan { items: 4, extras: false });
         assert!(prescan("<item><dc:publisher>x</dc:publisher></item>").extras);
+        assert_eq!(
+            prescan("<item><description><![CDATA[use <item> tags]]></description></item><!-- <entry> -->")
+                .items,
+            1
+        );
     }
 
     #[test]

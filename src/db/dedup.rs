@@ -1,0 +1,293 @@
+//! The store's half of deduplication: inside a feed batch's write transaction, look up the
+//! earlier articles that share a key with each new one (a few statements per chunk, not per
+//! article), let [`dedup::best_match`] decide, and persist the new articles' keys.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::model::{Article, ContentHash, Duplicate, Timestamp};
+use crate::pipeline::dedup::{self, Candidate, DedupSettings};
+
+/// Candidate rows read per chunk and key kind, at most (a bound on pathological keys).
+const MAX_ROWS: i64 = 20_000;
+/// Translation candidates kept per article (those sharing the most features).
+const MAX_TRANSLATION_CANDIDATES: usize = 20;
+/// Fingerprint features shared with an earlier article before it is a translation candidate.
+const MIN_SHARED: usize = 3;
+
+/// A new or changed article of the batch, with its raw-item id.
+pub(super) struct Keyed<'a> {
+    pub id: i64,
+    pub article: &'a Article,
+    /// Whether this is a new item (revision 1): only those are linked.
+    pub new: bool,
+}
+
+/// The day an article counts from: published, else fetched.
+pub(super) fn day_of(article: &Article, fetched_at: Timestamp) -> i64 {
+    dedup::story_day(article.clean.published_at.unwrap_or(fetched_at).0)
+}
+
+/// Decides the duplicate link of each new article of `items` (in order: an article can be the
+/// copy of an earlier one of the same chunk). Changed articles keep the link they have.
+pub(super) async fn link(
+    tx: &mut Transaction<'static, Sqlite>,
+    items: &[Keyed<'_>],
+    fetched_at: Timestamp,
+    settings: &DedupSettings,
+) -> Result<Vec<Option<Duplicate>>, sqlx::Error> {
+    let news: Vec<&Keyed<'_>> = items.iter().filter(|k| k.new).collect();
+    if news.is_empty() {
+        return Ok(vec![None; items.len()]);
+    }
+    let days: Vec<i64> = news.iter().map(|k| day_of(k.article, fetched_at)).collect();
+    let lo = days.iter().min().copied().unwrap_or_default() - settings.window_days;
+    let hi = days.iter().max().copied().unwrap_or_default() + settings.window_days;
+    let own: HashSet<i64> = items.iter().map(|k| k.id).collect();
+
+    // Exact: same text hash or canonical URL.
+    let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+        "SELECT id, text_hash, canonical_url FROM articles WHERE text_hash IN (",
+    );
+    let mut list = q.separated(", ");
+    for k in &news {
+        list.push_bind(k.article.dedup.text_hash.0.clone());
+    }
+    q.push(") OR canonical_url IN (");
+    let mut list = q.separated(", ");
+    let mut any_url = false;
+    for k in &news {
+        if let Some(u) = &k.article.clean.canonical_url {
+            list.push_bind(u.clone());
+            any_url = true;
+        }
+    }
+    if !any_url {
+        list.push("NULL");
+    }
+    q.push(") LIMIT ").push_bind(MAX_ROWS);
+    let mut by_hash: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut by_url: HashMap<String, Vec<i64>> = HashMap::new();
+    for row in q.build().fetch_all(&mut **tx).await? {
+        let id: i64 = row.get(0);
+        if own.contains(&id) {
+            continue;
+        }
+        by_hash.entry(row.get(1)).or_default().push(id);
+        if let Some(u) = row.get::<Option<String>, _>(2) {
+            by_url.entry(u).or_default().push(id);
+        }
+    }
+
+    // Near: shared LSH bands within the window.
+    let mut by_band: HashMap<i64, Vec<i64>> = HashMap::new();
+    if settings.near && news.iter().any(|k| !k.article.dedup.bands.is_empty()) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "SELECT band_key, article_id FROM dedup_bands WHERE band_key IN (",
+        );
+        let mut list = q.separated(", ");
+        for k in &news {
+            for b in &k.article.dedup.bands {
+                list.push_bind(*b);
+            }
+        }
+        q.push(") AND story_day BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+        q.push(" LIMIT ").push_bind(MAX_ROWS);
+        for row in q.build().fetch_all(&mut **tx).await? {
+            let id: i64 = row.get(1);
+            if !own.contains(&id) {
+                by_band.entry(row.get(0)).or_default().push(id);
+            }
+        }
+    }
+
+    // Translations: shared fingerprint features within the (shorter) window.
+    let mut by_feature: HashMap<i64, Vec<i64>> = HashMap::new();
+    if settings.cross_language && news.iter().any(|k| k.article.dedup.fingerprint.len() >= MIN_SHARED) {
+        let tlo = days.iter().min().copied().unwrap_or_default() - settings.translation_window_days;
+        let thi = days.iter().max().copied().unwrap_or_default() + settings.translation_window_days;
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "SELECT feature, article_id FROM dedup_features WHERE feature IN (",
+        );
+        let mut list = q.separated(", ");
+        for k in &news {
+            for f in &k.article.dedup.fingerprint {
+                list.push_bind(*f);
+            }
+        }
+        q.push(") AND story_day BETWEEN ").push_bind(tlo).push(" AND ").push_bind(thi);
+        q.push(" LIMIT ").push_bind(MAX_ROWS);
+        for row in q.build().fetch_all(&mut **tx).await? {
+            let id: i64 = row.get(1);
+            if !own.contains(&id) {
+                by_feature.entry(row.get(0)).or_default().push(id);
+            }
+        }
+    }
+
+    // Which earlier articles each new one should be compared with.
+    let mut wanted: Vec<Vec<i64>> = Vec::with_capacity(news.len());
+    for k in &news {
+        let key = &k.article.dedup;
+        let mut ids: HashSet<i64> = HashSet::new();
+        if key.exact {
+            ids.extend(by_hash.get(&key.text_hash.0).into_iter().flatten());
+        }
+        if let Some(u) = &k.article.clean.canonical_url {
+            ids.extend(by_url.get(u).into_iter().flatten());
+        }
+        for b in &key.bands {
+            ids.extend(by_band.get(b).into_iter().flatten());
+        }
+        let mut shared: HashMap<i64, usize> = HashMap::new();
+        for f in &key.fingerprint {
+            for id in by_feature.get(f).into_iter().flatten() {
+                *shared.entry(*id).or_default() += 1;
+            }
+        }
+        let mut translated: Vec<(usize, i64)> =
+            shared.into_iter().filter(|(_, n)| *n >= MIN_SHARED).map(|(id, n)| (n, id)).collect();
+        translated.sort_unstable_by(|a, b| b.cmp(a));
+        ids.extend(translated.into_iter().take(MAX_TRANSLATION_CANDIDATES).map(|(_, id)| id));
+        wanted.push(ids.into_iter().collect());
+    }
+    let all: HashSet<i64> = wanted.iter().flatten().copied().collect();
+    let known = candidates(tx, &all).await?;
+
+    // Decide in order; each decided article becomes a candidate for the later ones.
+    let mut local: Vec<Candidate> = Vec::new();
+    let mut decided: HashMap<i64, Option<Duplicate>> = HashMap::new();
+    for ((k, ids), day) in news.iter().zip(&wanted).zip(&days) {
+        let mut pool: Vec<Candidate> = ids.iter().filter_map(|id| known.get(id).cloned()).collect();
+        pool.extend(local.iter().cloned());
+        let a = k.article;
+        let found = dedup::best_match(
+            &a.dedup,
+            a.clean.canonical_url.as_deref(),
+            a.clean.lang.as_deref(),
+            *day,
+            &pool,
+            settings,
+        );
+        let dup = found.map(|m| Duplicate { of: m.root, kind: m.kind, similarity: m.similarity });
+        local.push(Candidate {
+            id: k.id,
+            root: dup.as_ref().map_or(k.id, |d| d.of),
+            lang: a.clean.lang.clone(),
+            text_hash: a.dedup.text_hash.clone(),
+            exact: a.dedup.exact,
+            canonical_url: a.clean.canonical_url.clone(),
+            signature: a.dedup.signature.clone(),
+            shingles: a.dedup.shingles,
+            fingerprint: a.dedup.fingerprint.clone(),
+            day: *day,
+        });
+        decided.insert(k.id, dup);
+    }
+    Ok(items.iter().map(|k| decided.get(&k.id).cloned().flatten()).collect())
+}
+
+/// The stored keys of `ids`, with each one's cluster root.
+async fn candidates(
+    tx: &mut Transaction<'static, Sqlite>,
+    ids: &HashSet<i64>,
+) -> Result<HashMap<i64, Candidate>, sqlx::Error> {
+    let mut out = HashMap::new();
+    let ids: Vec<i64> = ids.iter().copied().collect();
+    for chunk in ids.chunks(500) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "SELECT a.id, coalesce(a.duplicate_of, a.id), a.lang, a.text_hash, a.canonical_url,
+                    k.exact, k.shingles, k.signature, k.fingerprint, k.story_day
+             FROM articles a JOIN dedup_keys k ON k.article_id = a.id WHERE a.id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&mut **tx).await? {
+            let id: i64 = row.get(0);
+            let signature: Option<Vec<u8>> = row.get(7);
+            let fingerprint: Vec<u8> = row.get(8);
+            out.insert(
+                id,
+                Candidate {
+                    id,
+                    root: row.get(1),
+                    lang: row.get(2),
+                    text_hash: ContentHash(row.get(3)),
+                    exact: row.get(5),
+                    canonical_url: row.get(4),
+                    signature: signature.as_deref().and_then(dedup::signature_from_blob),
+                    shingles: u32::try_from(row.get::<i64, _>(6)).unwrap_or(0),
+                    fingerprint: dedup::fingerprint_from_blob(&fingerprint),
+                    day: row.get(9),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the keys of `items` (replacing those of changed articles).
+pub(super) async fn store_keys(
+    tx: &mut Transaction<'static, Sqlite>,
+    items: &[Keyed<'_>],
+    fetched_at: Timestamp,
+) -> Result<(), sqlx::Error> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let changed: Vec<i64> = items.iter().filter(|k| !k.new).map(|k| k.id).collect();
+    if !changed.is_empty() {
+        for statement in [
+            "DELETE FROM dedup_bands WHERE article_id IN (",
+            "DELETE FROM dedup_features WHERE article_id IN (",
+        ] {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(statement);
+            let mut list = q.separated(", ");
+            for id in &changed {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            q.build().execute(&mut **tx).await?;
+        }
+    }
+    let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+        "INSERT OR REPLACE INTO dedup_keys (article_id, story_day, exact, shingles, signature, fingerprint) ",
+    );
+    q.push_values(items, |mut b, k| {
+        let key = &k.article.dedup;
+        b.push_bind(k.id)
+            .push_bind(day_of(k.article, fetched_at))
+            .push_bind(key.exact)
+            .push_bind(i64::from(key.shingles))
+            .push_bind(key.signature.as_deref().map(dedup::signature_to_blob))
+            .push_bind(dedup::fingerprint_to_blob(&key.fingerprint));
+    });
+    q.build().execute(&mut **tx).await?;
+
+    // (value, day, article) rows, a few hundred per statement (SQLite's bound-variable limit).
+    for (bands, statement) in [
+        (true, "INSERT OR IGNORE INTO dedup_bands (band_key, story_day, article_id) "),
+        (false, "INSERT OR IGNORE INTO dedup_features (feature, story_day, article_id) "),
+    ] {
+        let rows: Vec<(i64, i64, i64)> = items
+            .iter()
+            .flat_map(|k| {
+                let day = day_of(k.article, fetched_at);
+                let values = if bands { &k.article.dedup.bands } else { &k.article.dedup.fingerprint };
+                values.iter().map(move |v| (*v, day, k.id))
+            })
+            .collect();
+        for chunk in rows.chunks(3000) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(statement);
+            q.push_values(chunk, |mut b, (v, day, id)| {
+                b.push_bind(*v).push_bind(*day).push_bind(*id);
+            });
+            q.build().execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
+}
