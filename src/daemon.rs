@@ -526,10 +526,16 @@ pub async fn run_once(ctx: &Context) -> Result<PassSummary, StoreError> {
     for feed in ctx.config.enabled_feeds() {
         // A retired feed (410 Gone) is not polled; its data stays.
         let Some(row) = rows.get(&feed.url).filter(|r| r.retired_at.is_none()).cloned() else { continue };
-        let (ctx, feed, limit) = (ctx.clone(), feed.clone(), Arc::clone(&limit));
+        // Feeds start in config order, and no more tasks exist than may run: a permit is taken
+        // before a feed's task is spawned. The semaphore is never closed; if it were, polling
+        // without a permit is harmless.
+        let permit = tokio::select! {
+            permit = Arc::clone(&limit).acquire_owned() => permit.ok(),
+            () = ctx.cancel.cancelled() => break,
+        };
+        let (ctx, feed) = (ctx.clone(), feed.clone());
         tasks.spawn(async move {
-            // The semaphore is never closed; if it were, polling without a permit is harmless.
-            let _permit = limit.acquire_owned().await.ok();
+            let _permit = permit;
             (row.id, poll_feed(&ctx, &feed, &row).await)
         });
     }

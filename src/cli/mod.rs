@@ -4,6 +4,7 @@ mod check;
 mod export;
 mod feeds;
 mod run;
+mod show;
 mod stats;
 
 use std::path::PathBuf;
@@ -47,6 +48,8 @@ pub enum Command {
     Feeds(feeds::FeedsArgs),
     /// Counts per feed and overall: items, flagged share, duplicate share, dropped, languages
     Stats(stats::StatsArgs),
+    /// One article with its flags and its duplicates (the cluster of copies of its story)
+    Show(show::ShowArgs),
 }
 
 /// A usage error found after argument parsing (exit code 2).
@@ -88,5 +91,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => runtime()?.block_on(export::export(config, args)),
         Command::Feeds(args) => runtime()?.block_on(feeds::feeds(config, args)),
         Command::Stats(args) => runtime()?.block_on(stats::stats(config, args)),
+        Command::Show(args) => runtime()?.block_on(show::show(config, args)),
     }
 }

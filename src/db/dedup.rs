@@ -6,11 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{Row, Sqlite, Transaction};
 
-use crate::model::{Article, ContentHash, Duplicate, Timestamp};
+use crate::model::{Article, ContentHash, Duplicate, DuplicateKind, Timestamp};
 use crate::pipeline::dedup::{self, Candidate, DedupSettings};
 
-/// Candidate rows read per chunk and key kind, at most (a bound on pathological keys).
-const MAX_ROWS: i64 = 20_000;
 /// Translation candidates kept per article (those sharing the most features).
 const MAX_TRANSLATION_CANDIDATES: usize = 20;
 /// Fingerprint features shared with an earlier article before it is a translation candidate.
@@ -46,96 +44,97 @@ pub(super) async fn link(
     let hi = days.iter().max().copied().unwrap_or_default() + settings.window_days;
     let own: HashSet<i64> = items.iter().map(|k| k.id).collect();
 
-    // Exact: same text hash or canonical URL.
-    let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-        "SELECT id, text_hash, canonical_url FROM articles WHERE text_hash IN (",
-    );
-    let mut list = q.separated(", ");
-    for k in &news {
-        list.push_bind(k.article.dedup.text_hash.0.clone());
-    }
-    q.push(") OR canonical_url IN (");
-    let mut list = q.separated(", ");
-    let mut any_url = false;
-    for k in &news {
-        if let Some(u) = &k.article.clean.canonical_url {
-            list.push_bind(u.clone());
-            any_url = true;
-        }
-    }
-    if !any_url {
-        list.push("NULL");
-    }
-    q.push(") LIMIT ").push_bind(MAX_ROWS);
-    let mut by_hash: HashMap<String, Vec<i64>> = HashMap::new();
-    let mut by_url: HashMap<String, Vec<i64>> = HashMap::new();
-    for row in q.build().fetch_all(&mut **tx).await? {
-        let id: i64 = row.get(0);
-        if own.contains(&id) {
-            continue;
-        }
-        by_hash.entry(row.get(1)).or_default().push(id);
-        if let Some(u) = row.get::<Option<String>, _>(2) {
-            by_url.entry(u).or_default().push(id);
-        }
-    }
+    // Exact: the latest article with the same text hash, and with the same canonical URL (one
+    // index seek per key: a story with thousands of copies costs the same as one with two).
+    let hashes: Vec<String> =
+        news.iter().filter(|k| k.article.dedup.exact).map(|k| k.article.dedup.text_hash.0.clone()).collect();
+    let by_hash = latest_per_key(
+        tx,
+        "SELECT j.value, (SELECT a.id FROM articles a WHERE a.text_hash = j.value ORDER BY a.id DESC LIMIT 1)
+         FROM json_each(?1) j",
+        &hashes,
+        &own,
+    )
+    .await?;
+    let urls: Vec<String> = news.iter().filter_map(|k| k.article.clean.canonical_url.clone()).collect();
+    let by_url = latest_per_key(
+        tx,
+        "SELECT j.value, (SELECT a.id FROM articles a WHERE a.canonical_url = j.value ORDER BY a.id DESC LIMIT 1)
+         FROM json_each(?1) j",
+        &urls,
+        &own,
+    )
+    .await?;
+    let exact_ids: HashSet<i64> = by_hash.values().chain(by_url.values()).copied().collect();
+    let exact_known = candidates(tx, &exact_ids).await?;
+    // Articles settled by an exact copy inside the window need no other lookup.
+    let settled = |k: &Keyed<'_>, day: i64| {
+        let hit = |id: Option<&i64>| {
+            id.and_then(|id| exact_known.get(id)).is_some_and(|c| (c.day - day).abs() <= settings.window_days)
+        };
+        (k.article.dedup.exact && hit(by_hash.get(&k.article.dedup.text_hash.0)))
+            || k.article.clean.canonical_url.as_ref().is_some_and(|u| hit(by_url.get(u)))
+    };
+    let open: Vec<bool> = news.iter().zip(&days).map(|(k, day)| !settled(k, *day)).collect();
 
-    // Near: shared LSH bands within the window.
+    // Near: the latest few articles per LSH band key inside the window.
     let mut by_band: HashMap<i64, Vec<i64>> = HashMap::new();
-    if settings.near && news.iter().any(|k| !k.article.dedup.bands.is_empty()) {
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-            "SELECT band_key, article_id FROM dedup_bands WHERE band_key IN (",
-        );
-        let mut list = q.separated(", ");
-        for k in &news {
-            for b in &k.article.dedup.bands {
-                list.push_bind(*b);
-            }
-        }
-        q.push(") AND story_day BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
-        q.push(" LIMIT ").push_bind(MAX_ROWS);
-        for row in q.build().fetch_all(&mut **tx).await? {
-            let id: i64 = row.get(1);
-            if !own.contains(&id) {
-                by_band.entry(row.get(0)).or_default().push(id);
-            }
-        }
+    if settings.near {
+        let keys: Vec<i64> = news
+            .iter()
+            .zip(&open)
+            .filter(|(_, o)| **o)
+            .flat_map(|(k, _)| k.article.dedup.bands.iter().copied())
+            .collect();
+        by_band = latest_ids_per_value(
+            tx,
+            "SELECT j.value, (SELECT group_concat(article_id) FROM (SELECT article_id FROM dedup_bands
+                 WHERE band_key = j.value AND story_day BETWEEN ?2 AND ?3 ORDER BY story_day DESC LIMIT 8))
+             FROM json_each(?1) j",
+            &keys,
+            (lo, hi),
+            &own,
+        )
+        .await?;
     }
 
-    // Translations: shared fingerprint features within the (shorter) window.
+    // Translations: the latest articles per fingerprint feature inside the (shorter) window.
     let mut by_feature: HashMap<i64, Vec<i64>> = HashMap::new();
-    if settings.cross_language && news.iter().any(|k| k.article.dedup.fingerprint.len() >= MIN_SHARED) {
+    if settings.cross_language {
         let tlo = days.iter().min().copied().unwrap_or_default() - settings.translation_window_days;
         let thi = days.iter().max().copied().unwrap_or_default() + settings.translation_window_days;
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-            "SELECT feature, article_id FROM dedup_features WHERE feature IN (",
-        );
-        let mut list = q.separated(", ");
-        for k in &news {
-            for f in &k.article.dedup.fingerprint {
-                list.push_bind(*f);
-            }
-        }
-        q.push(") AND story_day BETWEEN ").push_bind(tlo).push(" AND ").push_bind(thi);
-        q.push(" LIMIT ").push_bind(MAX_ROWS);
-        for row in q.build().fetch_all(&mut **tx).await? {
-            let id: i64 = row.get(1);
-            if !own.contains(&id) {
-                by_feature.entry(row.get(0)).or_default().push(id);
-            }
-        }
+        let keys: Vec<i64> = news
+            .iter()
+            .zip(&open)
+            .filter(|(k, o)| **o && k.article.dedup.fingerprint.len() >= MIN_SHARED)
+            .flat_map(|(k, _)| k.article.dedup.fingerprint.iter().copied())
+            .collect();
+        by_feature = latest_ids_per_value(
+            tx,
+            "SELECT j.value, (SELECT group_concat(article_id) FROM (SELECT article_id FROM dedup_features
+                 WHERE feature = j.value AND story_day BETWEEN ?2 AND ?3 ORDER BY story_day DESC LIMIT 24))
+             FROM json_each(?1) j",
+            &keys,
+            (tlo, thi),
+            &own,
+        )
+        .await?;
     }
 
     // Which earlier articles each new one should be compared with.
     let mut wanted: Vec<Vec<i64>> = Vec::with_capacity(news.len());
-    for k in &news {
+    for (k, open) in news.iter().zip(&open) {
         let key = &k.article.dedup;
         let mut ids: HashSet<i64> = HashSet::new();
         if key.exact {
-            ids.extend(by_hash.get(&key.text_hash.0).into_iter().flatten());
+            ids.extend(by_hash.get(&key.text_hash.0));
         }
         if let Some(u) = &k.article.clean.canonical_url {
-            ids.extend(by_url.get(u).into_iter().flatten());
+            ids.extend(by_url.get(u));
+        }
+        if !*open {
+            wanted.push(ids.into_iter().collect());
+            continue;
         }
         for b in &key.bands {
             ids.extend(by_band.get(b).into_iter().flatten());
@@ -152,8 +151,10 @@ pub(super) async fn link(
         ids.extend(translated.into_iter().take(MAX_TRANSLATION_CANDIDATES).map(|(_, id)| id));
         wanted.push(ids.into_iter().collect());
     }
-    let all: HashSet<i64> = wanted.iter().flatten().copied().collect();
-    let known = candidates(tx, &all).await?;
+    let all: HashSet<i64> =
+        wanted.iter().flatten().copied().filter(|id| !exact_known.contains_key(id)).collect();
+    let mut known = candidates(tx, &all).await?;
+    known.extend(exact_known);
 
     // Decide in order; each decided article becomes a candidate for the later ones.
     let mut local: Vec<Candidate> = Vec::new();
@@ -186,6 +187,51 @@ pub(super) async fn link(
         decided.insert(k.id, dup);
     }
     Ok(items.iter().map(|k| decided.get(&k.id).cloned().flatten()).collect())
+}
+
+/// `key -> id` from a query over `json_each(?1)` of `keys` that returns (key, id or NULL).
+async fn latest_per_key(
+    tx: &mut Transaction<'static, Sqlite>,
+    sql: &'static str,
+    keys: &[String],
+    own: &HashSet<i64>,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let json = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
+    let rows = sqlx::query(sql).bind(json).fetch_all(&mut **tx).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| Some((r.get::<String, _>(0), r.get::<Option<i64>, _>(1)?)))
+        .filter(|(_, id)| !own.contains(id))
+        .collect())
+}
+
+/// `value -> ids` from a query over `json_each(?1)` of `values`, with `?2`/`?3` the day range,
+/// that returns (value, comma-separated ids or NULL).
+async fn latest_ids_per_value(
+    tx: &mut Transaction<'static, Sqlite>,
+    sql: &'static str,
+    values: &[i64],
+    (lo, hi): (i64, i64),
+    own: &HashSet<i64>,
+) -> Result<HashMap<i64, Vec<i64>>, sqlx::Error> {
+    let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
+    if values.is_empty() {
+        return Ok(out);
+    }
+    let unique: Vec<i64> = values.iter().copied().collect::<HashSet<_>>().into_iter().collect();
+    let json = serde_json::to_string(&unique).unwrap_or_else(|_| "[]".into());
+    for row in sqlx::query(sql).bind(json).bind(lo).bind(hi).fetch_all(&mut **tx).await? {
+        let Some(ids) = row.get::<Option<String>, _>(1) else { continue };
+        let ids: Vec<i64> =
+            ids.split(',').filter_map(|i| i.parse().ok()).filter(|i| !own.contains(i)).collect();
+        if !ids.is_empty() {
+            out.insert(row.get(0), ids);
+        }
+    }
+    Ok(out)
 }
 
 /// The stored keys of `ids`, with each one's cluster root.
@@ -230,10 +276,13 @@ async fn candidates(
     Ok(out)
 }
 
-/// Writes the keys of `items` (replacing those of changed articles).
+/// Writes the keys of `items` (replacing those of changed articles). An exact copy of an
+/// earlier article gets no band or feature rows: the earlier one's are the same keys, and a
+/// story syndicated to thousands of feeds would otherwise fill the index with duplicates.
 pub(super) async fn store_keys(
     tx: &mut Transaction<'static, Sqlite>,
     items: &[Keyed<'_>],
+    links: &[Option<Duplicate>],
     fetched_at: Timestamp,
 ) -> Result<(), sqlx::Error> {
     if items.is_empty() {
@@ -275,7 +324,9 @@ pub(super) async fn store_keys(
     ] {
         let rows: Vec<(i64, i64, i64)> = items
             .iter()
-            .flat_map(|k| {
+            .zip(links)
+            .filter(|(_, link)| !link.as_ref().is_some_and(|l| l.kind == DuplicateKind::Exact))
+            .flat_map(|(k, _)| {
                 let day = day_of(k.article, fetched_at);
                 let values = if bands { &k.article.dedup.bands } else { &k.article.dedup.fingerprint };
                 values.iter().map(move |v| (*v, day, k.id))

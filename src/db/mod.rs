@@ -21,6 +21,17 @@ use sqlx::{FromRow, SqlitePool};
 
 mod dedup;
 
+/// The columns of an [`ExportRow`], from `articles a` joined with `feeds f`.
+macro_rules! export_select {
+    () => {
+        "SELECT a.id, f.url AS feed_url, f.name AS feed_name, a.guid, a.url, a.canonical_url,
+                a.title, a.author, a.published_at, a.updated_at, a.fetched_at, a.lang, a.text,
+                a.html, a.auto_generated, a.auto_generated_rule, a.auto_generated_marker,
+                a.duplicate_of, a.duplicate_kind, a.similarity
+         FROM articles a JOIN feeds f ON f.id = a.feed_id"
+    };
+}
+
 use crate::config::FeedConfig;
 use crate::model::{ItemCounts, ItemOutcome, ParsedFeed, Timestamp};
 
@@ -398,7 +409,7 @@ impl Store {
                 let links = dedup::link(&mut tx, &keyed, batch.fetched_at, &batch.dedup).await?;
                 counts.duplicate += links.iter().filter(|l| l.is_some()).count() as u64;
                 upsert_articles(&mut tx, batch.feed_id, &at, &articles, &links).await?;
-                dedup::store_keys(&mut tx, &keyed, batch.fetched_at).await?;
+                dedup::store_keys(&mut tx, &keyed, &links, batch.fetched_at).await?;
             }
             if !dropped_ids.is_empty() {
                 let mut delete =
@@ -545,18 +556,35 @@ impl Store {
 
     /// Streams articles in id order, joined with their feed, as export rows.
     pub fn export(&self, filter: &ExportFilter) -> BoxStream<'_, Result<ExportRow, sqlx::Error>> {
-        sqlx::query_as(
-            "SELECT a.id, f.url AS feed_url, f.name AS feed_name, a.guid, a.url, a.canonical_url,
-                    a.title, a.author, a.published_at, a.updated_at, a.fetched_at, a.lang, a.text,
-                    a.html, a.auto_generated, a.auto_generated_rule, a.auto_generated_marker,
-                    a.duplicate_of, a.duplicate_kind, a.similarity
-             FROM articles a JOIN feeds f ON f.id = a.feed_id
-             WHERE (?1 OR a.duplicate_of IS NULL) AND (?2 IS NULL OR a.fetched_at >= ?2)
-             ORDER BY a.id",
-        )
+        sqlx::query_as(concat!(
+            export_select!(),
+            " WHERE (?1 OR a.duplicate_of IS NULL) AND (?2 IS NULL OR a.fetched_at >= ?2) ORDER BY a.id"
+        ))
         .bind(filter.all)
         .bind(filter.since.map(Timestamp::to_db))
         .fetch(&self.reader)
+    }
+}
+
+impl Store {
+    /// One article by id (any, duplicates included).
+    pub async fn article(&self, id: i64) -> Result<Option<ExportRow>, sqlx::Error> {
+        sqlx::query_as(concat!(export_select!(), " WHERE a.id = ?1"))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await
+    }
+
+    /// Every article of the cluster rooted at `root`: the root first, then its copies in the
+    /// order they were stored.
+    pub async fn cluster(&self, root: i64) -> Result<Vec<ExportRow>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            export_select!(),
+            " WHERE a.id = ?1 OR a.duplicate_of = ?1 ORDER BY a.duplicate_of IS NOT NULL, a.id"
+        ))
+        .bind(root)
+        .fetch_all(&self.reader)
+        .await
     }
 }
 

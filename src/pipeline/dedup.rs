@@ -14,7 +14,7 @@
 //!   separators and leading/trailing zeros removed (`1,250`, `1.250` and `1 250` are one
 //!   feature; so are `180.000 millones` and `180 billion`) and capitalized words not at a
 //!   sentence start, transliterated to ASCII (any_ascii) and lowercased. Scored by weighted overlap (numbers
-//!   weigh 2, names 1) over the smaller side, only between different languages.
+//!   weigh 2, names 1) over the lighter side, only between different languages.
 //!
 //! Every hash here is xxh3 or a fixed mixing of it with constant seeds: the keys stored in the
 //! database stay valid across versions and machines.
@@ -204,7 +204,16 @@ pub fn near_similarity(a: &[u32], a_shingles: u32, b: &[u32], b_shingles: u32) -
 
 /// The language-neutral fingerprint of a story (see the module doc).
 pub fn fingerprint(title: Option<&str>, text: &str) -> Vec<i64> {
-    let mut features: HashSet<i64> = HashSet::new();
+    let mut out: Vec<i64> =
+        fingerprint_terms(title, text).iter().map(|t| feature(t, t.starts_with("n:"))).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The fingerprint's features before hashing: `n:` + digits, `w:` + a transliterated name.
+pub fn fingerprint_terms(title: Option<&str>, text: &str) -> std::collections::BTreeSet<String> {
+    let mut features = std::collections::BTreeSet::new();
     for source in [title.unwrap_or_default(), text] {
         let chars: Vec<char> = source.nfkc().collect();
         let mut i = 0;
@@ -233,7 +242,7 @@ pub fn fingerprint(title: Option<&str>, text: &str) -> Vec<i64> {
                 // and "3,5" are one feature.
                 let digits = digits.trim_start_matches('0').trim_end_matches('0');
                 if digits.len() >= 2 {
-                    features.insert(feature(&format!("n:{digits}"), true));
+                    features.insert(format!("n:{digits}"));
                 }
                 sentence_start = false;
                 continue;
@@ -250,9 +259,10 @@ pub fn fingerprint(title: Option<&str>, text: &str) -> Vec<i64> {
                     let ascii: String = ascii.chars().filter(char::is_ascii_alphanumeric).collect();
                     // Uncased scripts (CJK, Arabic …) carry no capital to mark names: only
                     // their longer transliterated runs are kept.
-                    let min = if has_case(c) { 3 } else { 5 };
-                    if ascii.len() >= min && !is_common_capitalized(&ascii) {
-                        features.insert(feature(&format!("w:{ascii}"), false));
+                    // (A long run is a whole phrase of a script written without spaces.)
+                    let (min, max) = if has_case(c) { (3, 40) } else { (5, 12) };
+                    if (min..=max).contains(&ascii.len()) && !is_common_capitalized(&ascii) {
+                        features.insert(format!("w:{ascii}"));
                     }
                 }
                 sentence_start = false;
@@ -265,9 +275,7 @@ pub fn fingerprint(title: Option<&str>, text: &str) -> Vec<i64> {
             i += 1;
         }
     }
-    let mut out: Vec<i64> = features.into_iter().collect();
-    out.sort_unstable();
-    out
+    features
 }
 
 /// The value of a decimal digit: ASCII (full-width digits are ASCII after NFKC), Arabic-Indic,
@@ -349,18 +357,30 @@ fn feature(s: &str, number: bool) -> i64 {
     ((xxh3_64(s.as_bytes()) & !1) | u64::from(number)).cast_signed()
 }
 
-/// Weighted overlap of two fingerprints (numbers weigh 2, names 1) over the smaller side, and
-/// how many features they share.
+/// How alike two fingerprints are, and how many features they share: the weighted overlap
+/// (numbers weigh 2, names 1) over the lighter side, and, when both sides carry at least two
+/// numbers, no more than the share of the lighter side's numbers found in the other. Over the
+/// lighter side because one language marks more words than another (German capitalizes every
+/// noun; English its months and nationalities), and those extra features never match. The
+/// numbers cap it because a follow-up story repeats names and a few background figures, while
+/// a translation repeats nearly all of its figures.
 pub fn translation_similarity(a: &[i64], b: &[i64]) -> (f64, usize) {
     let weight = |f: &i64| if f & 1 == 1 { 2.0 } else { 1.0 };
-    let total = |fp: &[i64]| fp.iter().map(weight).sum::<f64>();
-    let (small, large) = if total(a) <= total(b) { (a, b) } else { (b, a) };
-    let shared: Vec<&i64> = small.iter().filter(|f| large.binary_search(f).is_ok()).collect();
-    let small_total = total(small);
-    if small_total == 0.0 {
+    let lighter = f64::min(a.iter().map(weight).sum(), b.iter().map(weight).sum());
+    if lighter == 0.0 {
         return (0.0, 0);
     }
-    (shared.iter().copied().map(weight).sum::<f64>() / small_total, shared.len())
+    let shared: Vec<&i64> = a.iter().filter(|f| b.binary_search(f).is_ok()).collect();
+    let overlap = (shared.iter().copied().map(weight).sum::<f64>() / lighter).min(1.0);
+    let numbers = |fp: &[i64]| fp.iter().filter(|f| *f & 1 == 1).count();
+    let fewer_numbers = numbers(a).min(numbers(b));
+    let score = if fewer_numbers >= 2 {
+        let shared_numbers = shared.iter().filter(|f| **f & 1 == 1).count();
+        overlap.min(shared_numbers as f64 / fewer_numbers as f64)
+    } else {
+        overlap
+    };
+    (score, shared.len())
 }
 
 /// Settings of the decision.

@@ -24,3 +24,4 @@ mod flagging;
 mod corpus;
 mod feed_corpus;
 mod parsing;
+mod dedup;
