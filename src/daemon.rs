@@ -189,19 +189,6 @@ impl fmt::Display for PassSummary {
     }
 }
 
-/// The dedup decision's settings from `[dedup]`.
-fn dedup_settings(c: &crate::config::DedupConfig) -> pipeline::dedup::DedupSettings {
-    let window_days = i64::try_from(c.window.as_secs() / 86_400).unwrap_or(i64::MAX);
-    pipeline::dedup::DedupSettings {
-        near: c.near,
-        threshold: c.threshold,
-        cross_language: c.cross_language,
-        translation_threshold: pipeline::dedup::TRANSLATION_THRESHOLD,
-        window_days,
-        translation_window_days: pipeline::dedup::TRANSLATION_WINDOW_DAYS.min(window_days),
-    }
-}
-
 /// Polls one feed end to end and records the result (articles, or the failure) in the store.
 pub async fn poll_feed(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> Polled {
     let started = Timestamp::now();
@@ -312,7 +299,7 @@ async fn store_success(
                 last_modified: body.last_modified.clone(),
                 next_poll_at: next,
                 next_poll_reason: reason.as_str(),
-                dedup: dedup_settings(&ctx.config.dedup),
+                dedup: pipeline::dedup::DedupSettings::from_config(&ctx.config.dedup),
                 outcomes,
             };
             let r = pipeline::store::store(&ctx.store, batch).await.map(|counts| {

@@ -11,7 +11,9 @@
 //! - [`daemon`]: the poll loop and the worker that takes one feed through the pipeline.
 //! - [`pipeline`]: one file per stage, `fetch -> parse -> clean -> flag -> dedup -> store`;
 //!   `clean`, `flag` and `dedup` are pure.
-//! - [`db`]: the only place SQL lives (SQLite, migrations from `migrations/`).
+//! - [`db`]: the only place SQL lives (SQLite, migrations from `migrations/`); `db/dedup.rs` is
+//!   the store's half of deduplication (candidate lookups and key rows inside the write
+//!   transaction).
 //! - [`ops`]: signals and the other hooks to the process supervisor.
 //!
 //! The command line (`src/main.rs`, `src/cli/`) is a thin layer over these.

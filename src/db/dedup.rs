@@ -22,6 +22,11 @@ pub(super) struct Keyed<'a> {
     pub new: bool,
 }
 
+/// The week bucket of a story day (the leading key of the band and feature tables).
+fn week_of(day: i64) -> i64 {
+    day.div_euclid(7)
+}
+
 /// The day an article counts from: published, else fetched.
 pub(super) fn day_of(article: &Article, fetched_at: Timestamp) -> i64 {
     dedup::story_day(article.clean.published_at.unwrap_or(fetched_at).0)
@@ -89,8 +94,9 @@ pub(super) async fn link(
         by_band = latest_ids_per_value(
             tx,
             "SELECT j.value, (SELECT group_concat(article_id) FROM (SELECT article_id FROM dedup_bands
-                 WHERE band_key = j.value AND story_day BETWEEN ?2 AND ?3 ORDER BY story_day DESC LIMIT 8))
-             FROM json_each(?1) j",
+                 WHERE story_week = w.value AND band_key = j.value AND story_day BETWEEN ?2 AND ?3
+                 ORDER BY story_day DESC LIMIT 8))
+             FROM json_each(?1) j, json_each(?4) w",
             &keys,
             (lo, hi),
             &own,
@@ -112,8 +118,9 @@ pub(super) async fn link(
         by_feature = latest_ids_per_value(
             tx,
             "SELECT j.value, (SELECT group_concat(article_id) FROM (SELECT article_id FROM dedup_features
-                 WHERE feature = j.value AND story_day BETWEEN ?2 AND ?3 ORDER BY story_day DESC LIMIT 24))
-             FROM json_each(?1) j",
+                 WHERE story_week = w.value AND feature = j.value AND story_day BETWEEN ?2 AND ?3
+                 ORDER BY story_day DESC LIMIT 24))
+             FROM json_each(?1) j, json_each(?4) w",
             &keys,
             (tlo, thi),
             &own,
@@ -208,8 +215,9 @@ async fn latest_per_key(
         .collect())
 }
 
-/// `value -> ids` from a query over `json_each(?1)` of `values`, with `?2`/`?3` the day range,
-/// that returns (value, comma-separated ids or NULL).
+/// `value -> ids` from a query over `json_each(?1)` of `values` and `json_each(?4)` of the weeks
+/// of the day range `?2`..`?3`, that returns (value, comma-separated ids or NULL) per value and
+/// week.
 async fn latest_ids_per_value(
     tx: &mut Transaction<'static, Sqlite>,
     sql: &'static str,
@@ -223,14 +231,14 @@ async fn latest_ids_per_value(
     }
     let unique: Vec<i64> = values.iter().copied().collect::<HashSet<_>>().into_iter().collect();
     let json = serde_json::to_string(&unique).unwrap_or_else(|_| "[]".into());
-    for row in sqlx::query(sql).bind(json).bind(lo).bind(hi).fetch_all(&mut **tx).await? {
+    let weeks: Vec<i64> = (week_of(lo)..=week_of(hi)).collect();
+    let weeks = serde_json::to_string(&weeks).unwrap_or_else(|_| "[]".into());
+    for row in sqlx::query(sql).bind(json).bind(lo).bind(hi).bind(weeks).fetch_all(&mut **tx).await? {
         let Some(ids) = row.get::<Option<String>, _>(1) else { continue };
-        let ids: Vec<i64> =
-            ids.split(',').filter_map(|i| i.parse().ok()).filter(|i| !own.contains(i)).collect();
-        if !ids.is_empty() {
-            out.insert(row.get(0), ids);
-        }
+        let found = out.entry(row.get(0)).or_default();
+        found.extend(ids.split(',').filter_map(|i| i.parse::<i64>().ok()).filter(|i| !own.contains(i)));
     }
+    out.retain(|_, ids| !ids.is_empty());
     Ok(out)
 }
 
@@ -276,7 +284,7 @@ async fn candidates(
     Ok(out)
 }
 
-/// Writes the keys of `items` (replacing those of changed articles). An exact copy of an
+/// Writes the keys of `items` (replacing a changed article's `dedup_keys` row). An exact copy of an
 /// earlier article gets no band or feature rows: the earlier one's are the same keys, and a
 /// story syndicated to thousands of feeds would otherwise fill the index with duplicates.
 pub(super) async fn store_keys(
@@ -288,21 +296,8 @@ pub(super) async fn store_keys(
     if items.is_empty() {
         return Ok(());
     }
-    let changed: Vec<i64> = items.iter().filter(|k| !k.new).map(|k| k.id).collect();
-    if !changed.is_empty() {
-        for statement in [
-            "DELETE FROM dedup_bands WHERE article_id IN (",
-            "DELETE FROM dedup_features WHERE article_id IN (",
-        ] {
-            let mut q = sqlx::QueryBuilder::<Sqlite>::new(statement);
-            let mut list = q.separated(", ");
-            for id in &changed {
-                list.push_bind(*id);
-            }
-            q.push(")");
-            q.build().execute(&mut **tx).await?;
-        }
-    }
+    // A changed article's old band and feature rows stay (see the migration): its current keys
+    // in `dedup_keys` decide every comparison.
     let mut q = sqlx::QueryBuilder::<Sqlite>::new(
         "INSERT OR REPLACE INTO dedup_keys (article_id, story_day, exact, shingles, signature, fingerprint) ",
     );
@@ -319,8 +314,8 @@ pub(super) async fn store_keys(
 
     // (value, day, article) rows, a few hundred per statement (SQLite's bound-variable limit).
     for (bands, statement) in [
-        (true, "INSERT OR IGNORE INTO dedup_bands (band_key, story_day, article_id) "),
-        (false, "INSERT OR IGNORE INTO dedup_features (feature, story_day, article_id) "),
+        (true, "INSERT OR IGNORE INTO dedup_bands (story_week, band_key, story_day, article_id) "),
+        (false, "INSERT OR IGNORE INTO dedup_features (story_week, feature, story_day, article_id) "),
     ] {
         let rows: Vec<(i64, i64, i64)> = items
             .iter()
@@ -332,10 +327,10 @@ pub(super) async fn store_keys(
                 values.iter().map(move |v| (*v, day, k.id))
             })
             .collect();
-        for chunk in rows.chunks(3000) {
+        for chunk in rows.chunks(2000) {
             let mut q = sqlx::QueryBuilder::<Sqlite>::new(statement);
             q.push_values(chunk, |mut b, (v, day, id)| {
-                b.push_bind(*v).push_bind(*day).push_bind(*id);
+                b.push_bind(week_of(*day)).push_bind(*v).push_bind(*day).push_bind(*id);
             });
             q.build().execute(&mut **tx).await?;
         }

@@ -398,6 +398,21 @@ pub struct DedupSettings {
     pub translation_window_days: i64,
 }
 
+impl DedupSettings {
+    /// The settings of `[dedup]` (the translation threshold and window are fixed, see below).
+    pub fn from_config(c: &crate::config::DedupConfig) -> DedupSettings {
+        let window_days = i64::try_from(c.window.as_secs() / 86_400).unwrap_or(i64::MAX);
+        DedupSettings {
+            near: c.near,
+            threshold: c.threshold,
+            cross_language: c.cross_language,
+            translation_threshold: TRANSLATION_THRESHOLD,
+            window_days,
+            translation_window_days: TRANSLATION_WINDOW_DAYS.min(window_days),
+        }
+    }
+}
+
 /// The translation threshold, chosen on our labelled cross-language pairs
 /// (`tests/fixtures/dedup/translation_pairs.jsonl`) for precision >= 0.95.
 pub const TRANSLATION_THRESHOLD: f64 = 0.6;

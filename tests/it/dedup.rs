@@ -473,6 +473,8 @@ async fn copies_link_to_the_first_seen_article_without_chains_and_updates_are_no
     std::fs::write(path("b"), rss(&[("b1", "Rotterdam dockers end strike", &abridged)])).expect("write");
     let summary = env.run_once().await;
     assert_eq!(crate::helpers::summary_counts(&summary)["duplicate"], 1, "{summary}");
+    // Feed a's unchanged file is re-read without error (a NULL HTTP status once broke this).
+    assert_eq!(crate::helpers::summary_counts(&summary)["failed"], 0, "{summary}");
     // Then a copy of the abridged copy, lightly edited, in feed c: it names the first-seen
     // article, not the abridged one (no chains).
     let edited = abridged.replace("ended a three-day strike", "called off a three-day strike");
