@@ -11,6 +11,8 @@ use crate::pipeline::dedup::{self, Candidate, DedupSettings};
 
 /// Translation candidates kept per article (those sharing the most features).
 const MAX_TRANSLATION_CANDIDATES: usize = 20;
+/// LSH band keys shared with an earlier article before it is a near-duplicate candidate.
+const MIN_SHARED_BANDS: usize = 2;
 /// Fingerprint features shared with an earlier article before it is a translation candidate.
 const MIN_SHARED: usize = 3;
 
@@ -82,7 +84,7 @@ pub(super) async fn link(
     };
     let open: Vec<bool> = news.iter().zip(&days).map(|(k, day)| !settled(k, *day)).collect();
 
-    // Near: the latest few articles per LSH band key inside the window.
+    // Near: the latest few articles per LSH band key and week inside the window.
     let mut by_band: HashMap<i64, Vec<i64>> = HashMap::new();
     if settings.near {
         let keys: Vec<i64> = news
@@ -143,9 +145,15 @@ pub(super) async fn link(
             wanted.push(ids.into_iter().collect());
             continue;
         }
+        // A candidate must share at least two band keys: one shared band is what two unrelated
+        // texts produce now and then (a common phrase), and each candidate costs a read.
+        let mut bands_shared: HashMap<i64, usize> = HashMap::new();
         for b in &key.bands {
-            ids.extend(by_band.get(b).into_iter().flatten());
+            for id in by_band.get(b).into_iter().flatten() {
+                *bands_shared.entry(*id).or_default() += 1;
+            }
         }
+        ids.extend(bands_shared.into_iter().filter(|(_, n)| *n >= MIN_SHARED_BANDS).map(|(id, _)| id));
         let mut shared: HashMap<i64, usize> = HashMap::new();
         for f in &key.fingerprint {
             for id in by_feature.get(f).into_iter().flatten() {

@@ -81,7 +81,13 @@ pub fn dedup_key(title: Option<&str>, text: &str) -> DedupKey {
     } else {
         (ContentHash::of(normalized.as_bytes()), true)
     };
-    let ordered: Vec<u64> = words.windows(SHINGLE).map(|w| xxh3_64(w.join(" ").as_bytes())).collect();
+    // Shingles of only short words ("one of the", "de la ville") are the glue of every text in
+    // a language: left out, so that signatures and bands reflect the story, not the grammar.
+    let ordered: Vec<u64> = words
+        .windows(SHINGLE)
+        .filter(|w| w.iter().any(|word| word.chars().count() > 3))
+        .map(|w| xxh3_64(w.join(" ").as_bytes()))
+        .collect();
     let shingles: HashSet<u64> = ordered.iter().copied().collect();
     let (signature, bands) = if shingles.len() >= MIN_SHINGLES {
         let sig = minhash(&shingles);
