@@ -283,14 +283,15 @@ fn read_xml(text: &str) -> Result<(Doc, Option<DocExtras>), ParseError> {
         )));
     }
     let extras = |text: &str| if scan.extras { doc_extras(text) } else { None };
-    let direct = feed_rs(repaired.as_bytes());
-    if let Ok(feed) = &direct
-        && feed.entries.len() >= visible
-        && (visible > 0 || !feed.links.is_empty() || feed.title.is_some())
-    {
-        let Ok(feed) = direct else { unreachable!("checked above") };
-        return Ok((Doc::from_feed_rs(feed, Route::Direct), extras(&repaired)));
-    }
+    let direct = match feed_rs(repaired.as_bytes()) {
+        Ok(feed)
+            if feed.entries.len() >= visible
+                && (visible > 0 || !feed.links.is_empty() || feed.title.is_some()) =>
+        {
+            return Ok((Doc::from_feed_rs(feed, Route::Direct), extras(&repaired)));
+        }
+        other => other,
+    };
     let normalized = normalize::normalize(&repaired);
     let second = feed_rs(normalized.text.as_bytes());
     let seen = normalized.items_seen.max(visible);
@@ -299,6 +300,7 @@ fn read_xml(text: &str) -> Result<(Doc, Option<DocExtras>), ParseError> {
         _ => fallback::recover(&repaired).filter(|r| !r.items.is_empty()),
     };
     match (second, recovered) {
+        // feed-rs on the normalized text, unless the scan found more items.
         (Ok(feed), r) if r.as_ref().is_none_or(|r| r.items.len() <= feed.entries.len()) => {
             Ok((Doc::from_feed_rs(feed, Route::Normalized), extras(&normalized.text)))
         }
@@ -313,12 +315,14 @@ fn read_xml(text: &str) -> Result<(Doc, Option<DocExtras>), ParseError> {
             },
             None,
         )),
-        (Err(e), None) => Err(match direct {
+        // (An `Ok` without a recovery is taken by the first arm.)
+        (second, None) => Err(match (direct, second) {
             // The first error names the real problem better than one in our rewrite.
-            Err(first) if !matches!(first, ParseError::NotAFeed(_)) => first,
-            _ => e,
+            (Err(first), _) if !matches!(first, ParseError::NotAFeed(_)) => first,
+            (_, Err(e)) => e,
+            (Err(first), Ok(_)) => first,
+            (Ok(_), Ok(_)) => ParseError::NotAFeed("no items found".into()),
         }),
-        (Ok(_), None) => unreachable!("the first arm takes every Ok without a recovery"),
     }
 }
 

@@ -576,6 +576,7 @@ fn labelled_translation_pairs_meet_the_precision_target() {
             score,
             v["id"].as_str().unwrap_or("?").to_string(),
         ));
+        // `SHOW_TERMS=1` prints each pair's fingerprint terms (to see why a pair scores as it does).
         if std::env::var_os("SHOW_TERMS").is_some() {
             let (fa, fb) =
                 (dedup::fingerprint_terms(Some(&ta), &xa), dedup::fingerprint_terms(Some(&tb), &xb));
