@@ -15,6 +15,7 @@
 //!   the store's half of deduplication (candidate lookups and key rows inside the write
 //!   transaction).
 //! - [`ops`]: signals and the other hooks to the process supervisor.
+//! - [`opml`]: the feed list to and from OPML (pure).
 //!
 //! The command line (`src/main.rs`, `src/cli/`) is a thin layer over these.
 
@@ -25,3 +26,4 @@ pub mod daemon;
 pub mod pipeline;
 pub mod db;
 pub mod ops;
+pub mod opml;

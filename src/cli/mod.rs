@@ -2,8 +2,10 @@
 
 mod check;
 mod export;
+mod opml;
 mod feeds;
 mod run;
+mod search;
 mod show;
 mod stats;
 
@@ -48,6 +50,10 @@ pub enum Command {
     Feeds(feeds::FeedsArgs),
     /// Counts per feed and overall: items, flagged share, duplicate share, dropped, languages
     Stats(stats::StatsArgs),
+    /// Full-text search over titles and text (FTS5 query syntax, bm25 ranking)
+    Search(search::SearchArgs),
+    /// Convert between OPML and the config's [[feeds]] list
+    Opml(opml::OpmlArgs),
     /// One article with its flags and its duplicates (the cluster of copies of its story)
     Show(show::ShowArgs),
 }
@@ -84,6 +90,10 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Importing OPML reads a file and prints TOML: it needs no config (a fresh machine has none).
+    if let Command::Opml(opml::OpmlArgs { action: opml::OpmlAction::Import { file } }) = &cli.command {
+        return opml::import(file);
+    }
     let config = load_config(cli.config.as_deref())?;
     match cli.command {
         Command::Check => check::check(&config),
@@ -91,6 +101,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => runtime()?.block_on(export::export(config, args)),
         Command::Feeds(args) => runtime()?.block_on(feeds::feeds(config, args)),
         Command::Stats(args) => runtime()?.block_on(stats::stats(config, args)),
+        Command::Search(args) => runtime()?.block_on(search::search(config, args)),
+        Command::Opml(args) => match args.action {
+            opml::OpmlAction::Import { file } => opml::import(&file),
+            opml::OpmlAction::Export => opml::export(&config),
+        },
         Command::Show(args) => runtime()?.block_on(show::show(config, args)),
     }
 }

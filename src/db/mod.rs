@@ -19,18 +19,27 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{FromRow, SqlitePool};
 
-mod dedup;
-
-/// The columns of an [`ExportRow`], from `articles a` joined with `feeds f`.
-macro_rules! export_select {
+/// The columns of an [`ExportRow`], from `articles a` and `feeds f`.
+macro_rules! export_columns {
     () => {
-        "SELECT a.id, f.url AS feed_url, f.name AS feed_name, a.guid, a.url, a.canonical_url,
-                a.title, a.author, a.published_at, a.updated_at, a.fetched_at, a.lang, a.text,
-                a.html, a.auto_generated, a.auto_generated_rule, a.auto_generated_marker,
-                a.duplicate_of, a.duplicate_kind, a.similarity
-         FROM articles a JOIN feeds f ON f.id = a.feed_id"
+        "a.id, f.url AS feed_url, f.name AS feed_name, a.guid, a.url, a.canonical_url,
+         a.title, a.author, a.published_at, a.updated_at, a.fetched_at, a.lang, a.text,
+         a.html, a.auto_generated, a.auto_generated_rule, a.auto_generated_marker,
+         a.duplicate_of, a.duplicate_kind, a.similarity"
     };
 }
+
+/// [`ExportRow`]s: `articles a` joined with `feeds f`.
+macro_rules! export_select {
+    () => {
+        concat!("SELECT ", export_columns!(), " FROM articles a JOIN feeds f ON f.id = a.feed_id")
+    };
+}
+
+mod dedup;
+mod search;
+
+pub use search::{SearchError, SearchHit, SearchQuery};
 
 use crate::config::FeedConfig;
 use crate::model::{ItemCounts, ItemOutcome, ParsedFeed, Timestamp};

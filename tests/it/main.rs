@@ -5,6 +5,7 @@
 //! - `fetch_safety`: byte caps, gzip bombs, timeouts, the SSRF guard.
 //! - `daemon`: the long-running `run` and its shutdown.
 //! - `flagging`: user rules, keep and drop.
+//! - `queries`: `search` and `opml`.
 
 #![allow(
     clippy::expect_used,
@@ -25,3 +26,4 @@ mod corpus;
 mod feed_corpus;
 mod parsing;
 mod dedup;
+mod queries;
