@@ -95,6 +95,7 @@ async fn write(
         next_poll_reason: "bench",
         dedup,
         outcomes,
+        pruned_seen: Vec::new(),
     };
     let started = Instant::now();
     if let Err(e) = store.write_batch(batch).await {

@@ -117,6 +117,7 @@ pub struct RawConfig {
     pub flag: RawFlag,
     pub dedup: RawDedup,
     pub http: Option<RawHttp>,
+    pub retention: RawRetention,
     pub feeds: Vec<RawFeed>,
 }
 
@@ -233,6 +234,17 @@ impl Default for RawDedup {
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
     pub listen: String,
+    /// Per-feed metric series (one set per configured feed): off by default, as their number
+    /// grows with the feed list.
+    #[serde(default)]
+    pub per_feed_metrics: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRetention {
+    /// How long articles are kept after they were first stored; absent: forever.
+    pub keep: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -317,7 +329,15 @@ pub struct Config {
     pub dedup: DedupConfig,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpConfig>,
+    pub retention: RetentionConfig,
     pub feeds: Vec<FeedConfig>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RetentionConfig {
+    /// Articles and raw items first stored longer ago than this are pruned; `None`: kept forever.
+    #[serde(serialize_with = "ser_opt_duration", skip_serializing_if = "Option::is_none")]
+    pub keep: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -395,6 +415,7 @@ pub struct DedupConfig {
 #[derive(Debug, Clone, Serialize)]
 pub struct HttpConfig {
     pub listen: std::net::SocketAddr,
+    pub per_feed_metrics: bool,
 }
 
 /// Where a feed is read from.
@@ -630,7 +651,23 @@ impl RawConfig {
                         format!("{:?} is not an address like 127.0.0.1:9184 ({e})", h.listen),
                     )
                 })?,
+                per_feed_metrics: h.per_feed_metrics,
             }),
+        };
+        let retention = RetentionConfig {
+            keep: match &self.retention.keep {
+                None => None,
+                Some(v) => {
+                    let d = duration("retention.keep", v)?;
+                    if d.is_zero() {
+                        return Err(key_err(
+                            "retention.keep",
+                            "must be longer than 0s (leave it out to keep everything)",
+                        ));
+                    }
+                    Some(d)
+                }
+            },
         };
 
         let mut seen = HashSet::new();
@@ -685,6 +722,7 @@ impl RawConfig {
             flag,
             dedup,
             http,
+            retention,
             feeds,
         })
     }

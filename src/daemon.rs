@@ -270,7 +270,7 @@ async fn store_success(
             (r, next)
         }
         Fetched::Parsed(prepared) => {
-            let Prepared { body, parsed, outcomes, mut pre_counts, adaptive } = *prepared;
+            let Prepared { body, parsed, outcomes, mut pre_counts, adaptive, pruned_seen } = *prepared;
             let hints = scheduler::Hints {
                 feed_min: parsed.feed_min,
                 fresh_for: body.fresh_for,
@@ -301,6 +301,7 @@ async fn store_success(
                 next_poll_reason: reason.as_str(),
                 dedup: pipeline::dedup::DedupSettings::from_config(&ctx.config.dedup),
                 outcomes,
+                pruned_seen,
             };
             let r = pipeline::store::store(&ctx.store, batch).await.map(|counts| {
                 pre_counts.add(&counts);
@@ -431,6 +432,8 @@ struct Prepared {
     pre_counts: ItemCounts,
     /// The feed's entry spacing, for adaptive scheduling.
     adaptive: Option<Duration>,
+    /// Guids of pruned items the document still lists.
+    pruned_seen: Vec<String>,
 }
 
 async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> Result<Fetched, FeedError> {
@@ -481,12 +484,12 @@ async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> R
         let items = std::mem::take(&mut feed_doc.items);
         let dates: Vec<_> = items.iter().filter_map(|i| i.published.or(i.updated)).collect();
         let adaptive = scheduler::adaptive_interval(&dates);
-        let (changed, unchanged) = pipeline::store::changed_items(items, &known);
-        pre_counts.unchanged = unchanged;
+        let changed = pipeline::store::changed_items(items, &known);
+        pre_counts.unchanged = changed.unchanged;
         let settings = ItemSettings::for_feed(&config, &feed, Timestamp::now());
         let outcomes =
-            changed.into_iter().map(|raw| pipeline::process(raw, &settings, &mut pre_counts)).collect();
-        Ok(Prepared { body, parsed: feed_doc, outcomes, pre_counts, adaptive })
+            changed.items.into_iter().map(|raw| pipeline::process(raw, &settings, &mut pre_counts)).collect();
+        Ok(Prepared { body, parsed: feed_doc, outcomes, pre_counts, adaptive, pruned_seen: changed.pruned })
     });
     match task.await {
         Ok(r) => r.map(|p| Fetched::Parsed(Box::new(p))),
@@ -546,7 +549,32 @@ pub async fn run_once(ctx: &Context) -> Result<PassSummary, StoreError> {
     if !deferred.is_empty() && summary.feeds_ok > 0 {
         ctx.store.count_deferred_failures(&deferred).await?;
     }
+    if !ctx.cancel.is_cancelled() {
+        prune(ctx).await;
+    }
     Ok(summary)
+}
+
+/// How often the daemon applies `[retention] keep`.
+pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// Applies `[retention] keep` (when set): prunes what was first stored before the window. A
+/// failure is logged and retried at the next run; nothing half-done is committed.
+pub async fn prune(ctx: &Context) {
+    let Some(keep) = ctx.config.retention.keep else { return };
+    let Ok(keep) = chrono::Duration::from_std(keep) else { return };
+    let cutoff = Timestamp(chrono::Utc::now() - keep);
+    let window_days = pipeline::dedup::DedupSettings::from_config(&ctx.config.dedup).window_days;
+    match ctx.store.prune(cutoff, window_days).await {
+        Ok(p) if p == crate::db::Pruned::default() => {
+            tracing::debug!(cutoff = %cutoff, "retention: nothing to prune")
+        }
+        Ok(p) => tracing::info!(
+            cutoff = %cutoff, items = p.items, tombstones = p.tombstones, dedup_rows = p.dedup_rows,
+            "retention: pruned"
+        ),
+        Err(e) => tracing::error!(error = %e, "retention: pruning failed"),
+    }
 }
 
 /// The daemon loop: polls each enabled feed whenever it is due, until `shutdown` resolves; then

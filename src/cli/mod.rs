@@ -1,5 +1,6 @@
 //! Command-line interface: one file per command. `anyhow` lives here and in `main.rs` only.
 
+mod backup;
 mod check;
 mod export;
 mod opml;
@@ -54,6 +55,8 @@ pub enum Command {
     Search(search::SearchArgs),
     /// Convert between OPML and the config's [[feeds]] list
     Opml(opml::OpmlArgs),
+    /// Write a consistent copy of the database to PATH (VACUUM INTO; safe while the daemon runs)
+    Backup(backup::BackupArgs),
     /// One article with its flags and its duplicates (the cluster of copies of its story)
     Show(show::ShowArgs),
 }
@@ -106,6 +109,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             opml::OpmlAction::Import { file } => opml::import(&file),
             opml::OpmlAction::Export => opml::export(&config),
         },
+        Command::Backup(args) => runtime()?.block_on(backup::backup(config, args)),
         Command::Show(args) => runtime()?.block_on(show::show(config, args)),
     }
 }

@@ -37,8 +37,10 @@ macro_rules! export_select {
 }
 
 mod dedup;
+mod retention;
 mod search;
 
+pub use retention::{PRUNED, Pruned};
 pub use search::{SearchError, SearchHit, SearchQuery};
 
 use crate::config::FeedConfig;
@@ -130,6 +132,8 @@ pub struct FeedBatch<'a> {
     pub dedup: crate::pipeline::dedup::DedupSettings,
     /// New or changed items (unchanged ones were filtered out before processing).
     pub outcomes: Vec<ItemOutcome>,
+    /// Guids of pruned items the document still lists (their tombstones are kept alive).
+    pub pruned_seen: Vec<String>,
 }
 
 /// A failed poll, for the feed's health record.
@@ -309,13 +313,16 @@ impl Store {
             .await?)
     }
 
-    /// guid -> content hash of every item stored for a feed (to skip unchanged items early).
+    /// guid -> content hash of every item stored for a feed (to skip unchanged items early);
+    /// items pruned by retention map to [`PRUNED`].
     pub async fn item_hashes(&self, feed_id: i64) -> Result<HashMap<String, String>, StoreError> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT guid, content_hash FROM raw_items WHERE feed_id = ?1")
-                .bind(feed_id)
-                .fetch_all(&self.reader)
-                .await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT guid, content_hash FROM raw_items WHERE feed_id = ?1
+             UNION ALL SELECT guid, 'pruned' FROM pruned_items WHERE feed_id = ?1",
+        )
+        .bind(feed_id)
+        .fetch_all(&self.reader)
+        .await?;
         Ok(rows.into_iter().collect())
     }
 
@@ -352,6 +359,8 @@ impl Store {
         .bind(i64::try_from(batch.bytes).unwrap_or(i64::MAX))
         .execute(&mut *tx)
         .await?;
+
+        Store::touch_tombstones(&mut tx, batch.feed_id, &batch.pruned_seen, &at).await?;
 
         // Few statements per batch, not two per item: every statement is a round trip to the
         // connection's thread, and that, not SQLite, bounds the ingest rate.

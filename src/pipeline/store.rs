@@ -8,24 +8,35 @@
 
 use std::collections::HashMap;
 
-use crate::db::{FeedBatch, Store, StoreError};
+use crate::db::{FeedBatch, PRUNED, Store, StoreError};
 use crate::model::{ItemCounts, RawItem};
 
-/// Keeps the items that are new or whose content changed; returns them and how many were
-/// unchanged. `known` maps guid -> stored content hash.
-pub fn changed_items(items: Vec<RawItem>, known: &HashMap<String, String>) -> (Vec<RawItem>, u64) {
-    let mut unchanged = 0;
-    let changed = items
-        .into_iter()
-        .filter(|item| match known.get(&item.guid) {
-            Some(hash) if *hash == item.content_hash().0 => {
-                unchanged += 1;
-                false
+/// A document's items sorted against what is stored.
+#[derive(Debug, Default)]
+pub struct Changed {
+    /// New items, and items whose content changed.
+    pub items: Vec<RawItem>,
+    /// Items stored with the same content (pruned ones included).
+    pub unchanged: u64,
+    /// Guids of items pruned by retention that the document still lists: never stored again.
+    pub pruned: Vec<String>,
+}
+
+/// Keeps the items that are new or whose content changed. `known` maps guid -> stored content
+/// hash ([`PRUNED`] for an item retention removed).
+pub fn changed_items(items: Vec<RawItem>, known: &HashMap<String, String>) -> Changed {
+    let mut out = Changed::default();
+    for item in items {
+        match known.get(&item.guid) {
+            Some(hash) if hash == PRUNED => {
+                out.unchanged += 1;
+                out.pruned.push(item.guid);
             }
-            _ => true,
-        })
-        .collect();
-    (changed, unchanged)
+            Some(hash) if *hash == item.content_hash().0 => out.unchanged += 1,
+            _ => out.items.push(item),
+        }
+    }
+    out
 }
 
 /// Persists one feed's batch atomically and returns what happened to its items.
@@ -46,9 +57,13 @@ mod tests {
         let stored = item("a", "same");
         let known =
             HashMap::from([("a".to_string(), stored.content_hash().0), ("b".to_string(), "old".to_string())]);
-        let (changed, unchanged) =
-            changed_items(vec![item("a", "same"), item("b", "edited"), item("c", "new")], &known);
-        assert_eq!(unchanged, 1);
-        assert_eq!(changed.iter().map(|i| i.guid.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+        let known = known.into_iter().chain([("p".to_string(), PRUNED.to_string())]).collect();
+        let changed = changed_items(
+            vec![item("a", "same"), item("b", "edited"), item("c", "new"), item("p", "pruned")],
+            &known,
+        );
+        assert_eq!(changed.unchanged, 2);
+        assert_eq!(changed.items.iter().map(|i| i.guid.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(changed.pruned, ["p"]);
     }
 }

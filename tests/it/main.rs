@@ -6,6 +6,7 @@
 //! - `daemon`: the long-running `run` and its shutdown.
 //! - `flagging`: user rules, keep and drop.
 //! - `queries`: `search` and `opml`.
+//! - `operations`: retention, backup, reload, sd_notify, the metrics endpoint.
 
 #![allow(
     clippy::expect_used,
@@ -27,3 +28,4 @@ mod feed_corpus;
 mod parsing;
 mod dedup;
 mod queries;
+mod operations;
