@@ -567,7 +567,7 @@ pub async fn prune(ctx: &Context) {
     let window_days = pipeline::dedup::DedupSettings::from_config(&ctx.config.dedup).window_days;
     match ctx.store.prune(cutoff, window_days).await {
         Ok(p) if p == crate::db::Pruned::default() => {
-            tracing::debug!(cutoff = %cutoff, "retention: nothing to prune")
+            tracing::debug!(cutoff = %cutoff, "retention: nothing to prune");
         }
         Ok(p) => tracing::info!(
             cutoff = %cutoff, items = p.items, tombstones = p.tombstones, dedup_rows = p.dedup_rows,
