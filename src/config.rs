@@ -738,6 +738,30 @@ impl Config {
     pub fn enabled_feeds(&self) -> impl Iterator<Item = &FeedConfig> {
         self.feeds.iter().filter(|f| f.enabled)
     }
+
+    /// The settings of the feed at `url` as configured, or, for a feed no longer in the config,
+    /// the global settings (what `reprocess` applies to items of removed feeds).
+    pub fn feed_or_default(&self, url: &str) -> std::borrow::Cow<'_, FeedConfig> {
+        if let Some(f) = self.feeds.iter().find(|f| f.url == url) {
+            return std::borrow::Cow::Borrowed(f);
+        }
+        std::borrow::Cow::Owned(FeedConfig {
+            url: url.to_string(),
+            source: FeedSource::File(PathBuf::from(url)),
+            name: url.to_string(),
+            interval: None,
+            tags: Vec::new(),
+            lang: None,
+            enabled: false,
+            full_text: FullText::default(),
+            allow_private: self.fetch.allow_private,
+            flag: FeedFlag { builtin: self.flag.builtin, action: self.flag.action },
+            clean: FeedClean {
+                boilerplate: self.clean.boilerplate,
+                extra_patterns: self.clean.extra_patterns.clone(),
+            },
+        })
+    }
 }
 
 fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

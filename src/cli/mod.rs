@@ -4,6 +4,7 @@ mod backup;
 mod check;
 mod export;
 mod opml;
+mod reprocess;
 mod feeds;
 mod run;
 mod search;
@@ -57,6 +58,8 @@ pub enum Command {
     Opml(opml::OpmlArgs),
     /// Write a consistent copy of the database to PATH (VACUUM INTO; safe while the daemon runs)
     Backup(backup::BackupArgs),
+    /// Re-run clean, flag and dedup over the stored raw items with the current config (after a rule change)
+    Reprocess(reprocess::ReprocessArgs),
     /// One article with its flags and its duplicates (the cluster of copies of its story)
     Show(show::ShowArgs),
 }
@@ -110,6 +113,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             opml::OpmlAction::Export => opml::export(&config),
         },
         Command::Backup(args) => runtime()?.block_on(backup::backup(config, args)),
+        Command::Reprocess(args) => runtime()?.block_on(reprocess::reprocess(config, args)),
         Command::Show(args) => runtime()?.block_on(show::show(config, args)),
     }
 }

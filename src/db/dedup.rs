@@ -50,6 +50,9 @@ pub(super) async fn link(
     let lo = days.iter().min().copied().unwrap_or_default() - settings.window_days;
     let hi = days.iter().max().copied().unwrap_or_default() + settings.window_days;
     let own: HashSet<i64> = items.iter().map(|k| k.id).collect();
+    // Only earlier articles can be an article's original (ingest: every stored article is
+    // earlier; `reprocess`: the later ones still carry their old derivation).
+    let before = news.iter().map(|k| k.id).min().unwrap_or(i64::MAX);
 
     // Exact: the latest article with the same text hash, and with the same canonical URL (one
     // index seek per key: a story with thousands of copies costs the same as one with two).
@@ -57,18 +60,22 @@ pub(super) async fn link(
         news.iter().filter(|k| k.article.dedup.exact).map(|k| k.article.dedup.text_hash.0.clone()).collect();
     let by_hash = latest_per_key(
         tx,
-        "SELECT j.value, (SELECT a.id FROM articles a WHERE a.text_hash = j.value ORDER BY a.id DESC LIMIT 1)
+        "SELECT j.value, (SELECT a.id FROM articles a WHERE a.text_hash = j.value AND a.id < ?2
+                            ORDER BY a.id DESC LIMIT 1)
          FROM json_each(?1) j",
         &hashes,
+        before,
         &own,
     )
     .await?;
     let urls: Vec<String> = news.iter().filter_map(|k| k.article.clean.canonical_url.clone()).collect();
     let by_url = latest_per_key(
         tx,
-        "SELECT j.value, (SELECT a.id FROM articles a WHERE a.canonical_url = j.value ORDER BY a.id DESC LIMIT 1)
+        "SELECT j.value, (SELECT a.id FROM articles a WHERE a.canonical_url = j.value AND a.id < ?2
+                            ORDER BY a.id DESC LIMIT 1)
          FROM json_each(?1) j",
         &urls,
+        before,
         &own,
     )
     .await?;
@@ -175,7 +182,8 @@ pub(super) async fn link(
     let mut local: Vec<Candidate> = Vec::new();
     let mut decided: HashMap<i64, Option<Duplicate>> = HashMap::new();
     for ((k, ids), day) in news.iter().zip(&wanted).zip(&days) {
-        let mut pool: Vec<Candidate> = ids.iter().filter_map(|id| known.get(id).cloned()).collect();
+        let mut pool: Vec<Candidate> =
+            ids.iter().filter(|id| **id < k.id).filter_map(|id| known.get(id).cloned()).collect();
         pool.extend(local.iter().cloned());
         let a = k.article;
         let found = dedup::best_match(
@@ -204,18 +212,20 @@ pub(super) async fn link(
     Ok(items.iter().map(|k| decided.get(&k.id).cloned().flatten()).collect())
 }
 
-/// `key -> id` from a query over `json_each(?1)` of `keys` that returns (key, id or NULL).
+/// `key -> id` from a query over `json_each(?1)` of `keys` (ids below `?2`) that returns (key,
+/// id or NULL).
 async fn latest_per_key(
     tx: &mut Transaction<'static, Sqlite>,
     sql: &'static str,
     keys: &[String],
+    before: i64,
     own: &HashSet<i64>,
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
     let json = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
-    let rows = sqlx::query(sql).bind(json).fetch_all(&mut **tx).await?;
+    let rows = sqlx::query(sql).bind(json).bind(before).fetch_all(&mut **tx).await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| Some((r.get::<String, _>(0), r.get::<Option<i64>, _>(1)?)))

@@ -37,9 +37,11 @@ macro_rules! export_select {
 }
 
 mod dedup;
+mod reprocess;
 mod retention;
 mod search;
 
+pub use reprocess::StoredRaw;
 pub use retention::{PRUNED, Pruned};
 pub use search::{SearchError, SearchHit, SearchQuery};
 
@@ -431,7 +433,7 @@ impl Store {
                 let links = dedup::link(&mut tx, &keyed, batch.fetched_at, &batch.dedup).await?;
                 let linking = started.elapsed();
                 counts.duplicate += links.iter().filter(|l| l.is_some()).count() as u64;
-                upsert_articles(&mut tx, batch.feed_id, &at, &articles, &links).await?;
+                upsert_articles(&mut tx, batch.feed_id, &at, &articles, &links, false).await?;
                 let started = std::time::Instant::now();
                 dedup::store_keys(&mut tx, &keyed, &links, batch.fetched_at).await?;
                 DEDUP_TIME.record(linking + started.elapsed(), keyed.len());
@@ -662,6 +664,7 @@ async fn upsert_articles(
     fetched_at: &str,
     articles: &[(i64, i64, &crate::model::Article)],
     links: &[Option<crate::model::Duplicate>],
+    relink: bool,
 ) -> Result<(), sqlx::Error> {
     let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
         "INSERT INTO articles (id, feed_id, guid, url, canonical_url, title, author, published_at,
@@ -708,6 +711,13 @@ async fn upsert_articles(
              auto_generated_position = excluded.auto_generated_position,
              syndication_source = excluded.syndication_source",
     );
+    // An update keeps its cluster link, except when `reprocess` re-derives every link.
+    if relink {
+        q.push(
+            ", duplicate_of = excluded.duplicate_of, duplicate_kind = excluded.duplicate_kind,
+               similarity = excluded.similarity",
+        );
+    }
     q.build().execute(&mut **tx).await?;
     Ok(())
 }

@@ -132,3 +132,114 @@ async fn backup_writes_a_consistent_copy_and_never_overwrites() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("never overwrites"));
 }
+
+const OUTLET: &str = "<p>The regional water board approved a plan to rebuild three pumping stations along the \
+    lower river before next summer, at a cost the board put at forty million euros.</p>\
+    <p>Construction is to start in March and traffic on the river road will be diverted for six weeks.</p>\
+    <p>This report was generated automatically by Pumpwatch from public records.</p>";
+const COPY: &str = "<p>The regional water board approved a plan to rebuild three pumping stations along the \
+    lower river before next summer, at a cost the board put at forty million euros.</p>\
+    <p>Construction is to start in March and traffic on the river road will be diverted for six weeks.</p>";
+
+fn outlet_feed() -> String {
+    let item = |g: &str, body: &str| {
+        format!(
+            "<item><guid>{g}</guid><title>Water board to rebuild pumping stations</title>\
+             <link>https://outlet.example/{g}</link><pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate>\
+             <description><![CDATA[{body}]]></description></item>"
+        )
+    };
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>{}{}{}</channel></rss>",
+        item("original", COPY),
+        item("generated", OUTLET),
+        other_item()
+    )
+}
+
+fn other_item() -> String {
+    format!(
+        "<item><guid>other</guid><title>Museum reopens</title><link>https://outlet.example/other</link>\
+             <description>{}</description></item>",
+        STORIES[3]
+    )
+}
+
+/// (guid, auto_generated_rule, duplicate_of guid) for every stored article.
+async fn derived(env: &TestEnv) -> Vec<(String, Option<String>, Option<String>)> {
+    let rows = env.export(&["--all"]).await;
+    let guid_of = |id: &serde_json::Value| {
+        rows.iter().find(|r| r["id"] == *id).and_then(|r| r["guid"].as_str()).map(str::to_string)
+    };
+    let mut out: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["guid"].as_str().unwrap_or_default().to_string(),
+                r["auto_generated_rule"].as_str().map(str::to_string),
+                guid_of(&r["duplicate_of"]),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn reprocess_applies_new_rules_and_keeps_the_clusters() {
+    // Built-in markers off: only the user's rule can flag (the built-ins know this wording).
+    let env = TestEnv::new(&format!("[flag]\nbuiltin = false\n\n{}", feed_toml("outlet.xml", "Outlet")));
+    std::fs::write(env.dir.path().join("outlet.xml"), outlet_feed()).expect("write feed");
+    env.run_once().await;
+    let before = derived(&env).await;
+    assert!(before.iter().all(|(_, rule, _)| rule.is_none()), "{before:?}");
+    let dup = before.iter().find(|(g, ..)| g == "generated").and_then(|(.., d)| d.clone());
+    assert_eq!(dup.as_deref(), Some("original"), "{before:?}");
+
+    // A rule added to the config applies to stored items only after `reprocess`.
+    let base = std::fs::read_to_string(&env.config).expect("config");
+    let rule = "\n[[flag.rules]]\nid = \"pumpwatch\"\npattern = \"(?i)generated automatically by pumpwatch[^.]*\\\\.\"\n";
+    std::fs::write(&env.config, format!("{base}{rule}")).expect("write config");
+    let out = env.run(&["reprocess"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("reprocessed 3 items") && summary.contains("1 flagged"), "{summary}");
+    let after = derived(&env).await;
+    let expected: Vec<(String, Option<String>, Option<String>)> = before
+        .iter()
+        .map(|(g, _, d)| (g.clone(), (g == "generated").then(|| "pumpwatch".to_string()), d.clone()))
+        .collect();
+    assert_eq!(after, expected, "the flag is new, the cluster links are as before");
+    let generated = env
+        .export(&["--all"])
+        .await
+        .into_iter()
+        .find(|r| r["guid"] == "generated")
+        .expect("the generated article");
+    assert_eq!(
+        generated["auto_generated_marker"].as_str(),
+        Some("generated automatically by Pumpwatch from public records.")
+    );
+    assert!(!generated["text"].as_str().unwrap_or_default().contains("Pumpwatch"), "{generated}");
+
+    // Running it again changes nothing.
+    assert_eq!(env.run(&["reprocess"]).await.status.code(), Some(0));
+    assert_eq!(derived(&env).await, expected);
+
+    // With `action = "drop"`, the flagged item loses its article; back to "keep", it returns.
+    let dropping = base.replace("builtin = false", "builtin = false\naction = \"drop\"");
+    std::fs::write(&env.config, format!("{dropping}{rule}")).expect("write config");
+    assert_eq!(env.run(&["reprocess"]).await.status.code(), Some(0));
+    assert_eq!(
+        derived(&env).await.iter().map(|(g, ..)| g.as_str()).collect::<Vec<_>>(),
+        ["original", "other"]
+    );
+    std::fs::write(&env.config, format!("{base}{rule}")).expect("write config");
+    assert_eq!(env.run(&["reprocess"]).await.status.code(), Some(0));
+    assert_eq!(derived(&env).await, expected);
+
+    let db = env.db().await;
+    let ok: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&db).await.expect("check");
+    assert_eq!(ok, "ok");
+    db.close().await;
+}
