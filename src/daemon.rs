@@ -88,6 +88,8 @@ pub struct Context {
     pub cancel: CancellationToken,
     /// Recent network-level outcomes, to tell a dead feed from our own network being down.
     pub network: Arc<NetworkMonitor>,
+    /// Metrics, heartbeat and the systemd notifier.
+    pub ops: Arc<crate::ops::Ops>,
 }
 
 /// Tells our network being down from a feed being down: a network-level failure (DNS, connect,
@@ -135,9 +137,23 @@ impl NetworkMonitor {
 }
 
 impl Context {
+    /// A context with metrics (per feed when `[http] per_feed_metrics`) and no systemd notifier.
     pub fn new(config: Arc<Config>, store: Store) -> Result<Self, FetchError> {
+        let per_feed = config.http.as_ref().is_some_and(|h| h.per_feed_metrics);
+        let ops = crate::ops::Ops {
+            metrics: crate::ops::metrics::Metrics::new(per_feed),
+            notify: crate::ops::notify::Notifier::disabled(),
+        };
+        Self::with_ops(config, store, Arc::new(ops))
+    }
+
+    pub fn with_ops(
+        config: Arc<Config>,
+        store: Store,
+        ops: Arc<crate::ops::Ops>,
+    ) -> Result<Self, FetchError> {
         let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
-        Ok(Context { config, store, fetcher, cancel: CancellationToken::new(), network: Arc::default() })
+        Ok(Context { config, store, fetcher, cancel: CancellationToken::new(), network: Arc::default(), ops })
     }
 }
 
@@ -267,6 +283,8 @@ async fn store_success(
                 .await
                 .map(|()| ItemCounts::default());
             tracing::info!(feed = %feed.url, status, next_poll = %next, reason = reason.as_str(), "feed unchanged");
+            let outcome = if status == Some(304) { "not_modified" } else { "unchanged" };
+            ctx.ops.metrics.fetch(&feed.url, outcome, bytes);
             (r, next)
         }
         Fetched::Parsed(prepared) => {
@@ -303,7 +321,14 @@ async fn store_success(
                 outcomes,
                 pruned_seen,
             };
-            let r = pipeline::store::store(&ctx.store, batch).await.map(|counts| {
+            let bytes = batch.bytes;
+            let writing = std::time::Instant::now();
+            let r = pipeline::store::store(&ctx.store, batch).await;
+            ctx.ops.metrics.write_latency(writing.elapsed());
+            if r.is_ok() {
+                ctx.ops.metrics.fetch(&feed.url, "ok", bytes);
+            }
+            let r = r.map(|counts| {
                 pre_counts.add(&counts);
                 tracing::info!(
                     feed = %feed.url, new = pre_counts.new, updated = pre_counts.updated,
@@ -317,13 +342,16 @@ async fn store_success(
         }
     };
     match result {
-        Ok(counts) => Polled {
-            outcome: FeedOutcome::Stored(counts),
-            next_poll_at: Some(next),
-            consecutive_errors: 0,
-            retired: false,
-            deferred: false,
-        },
+        Ok(counts) => {
+            ctx.ops.metrics.items(&feed.url, &counts);
+            Polled {
+                outcome: FeedOutcome::Stored(counts),
+                next_poll_at: Some(next),
+                consecutive_errors: 0,
+                retired: false,
+                deferred: false,
+            }
+        }
         Err(e) => fail(ctx, feed, row, FeedError::Store(e)).await,
     }
 }
@@ -352,6 +380,7 @@ async fn fail(ctx: &Context, feed: &FeedConfig, row: &FeedRow, e: FeedError) -> 
         &hints,
         jitter(),
     );
+    ctx.ops.metrics.fetch(&feed.url, e.kind(), 0);
     let mut message = pipeline::fetch::error_chain(&e);
     if network_down {
         message =
@@ -577,43 +606,65 @@ pub async fn prune(ctx: &Context) {
     }
 }
 
-/// The daemon loop: polls each enabled feed whenever it is due, until `shutdown` resolves; then
-/// stops new work and waits up to [`SHUTDOWN_GRACE`] for in-flight batches.
-pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<PassSummary, StoreError> {
-    let rows = ctx.store.sync_feeds(&ctx.config.feeds).await?;
-    let mut feeds: Vec<FeedConfig> = ctx
-        .config
+/// How often the scheduler loop turns even when no feed is due: its heartbeat (for `/healthz`
+/// and the watchdog) and the systemd status line.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// The feeds the daemon polls: enabled, and not retired.
+fn polled_feeds(config: &Config, rows: &HashMap<String, FeedRow>) -> Vec<FeedConfig> {
+    config
         .enabled_feeds()
         .filter(|f| rows.get(&f.url).is_some_and(|r| r.retired_at.is_none()))
         .cloned()
-        .collect();
+        .collect()
+}
+
+/// When a feed is first due: its stored next poll, or now.
+fn first_due(row: Option<&FeedRow>, now: tokio::time::Instant) -> tokio::time::Instant {
+    row.and_then(|r| r.next_poll_at.as_deref()).and_then(Timestamp::parse).map_or(now, instant_of)
+}
+
+/// The daemon loop: polls each enabled feed whenever it is due, until `shutdown` resolves; then
+/// stops new work and waits up to [`SHUTDOWN_GRACE`] for in-flight batches. A config arriving on
+/// `reloads` (SIGHUP, already validated) replaces the running one: added feeds are polled at
+/// once, removed ones are no longer polled (their data stays), changed settings apply from the
+/// next poll.
+pub async fn run(
+    mut ctx: Context,
+    shutdown: impl Future<Output = ()>,
+    mut reloads: tokio::sync::mpsc::Receiver<Config>,
+) -> Result<PassSummary, StoreError> {
+    let mut rows = ctx.store.sync_feeds(&ctx.config.feeds).await?;
+    let mut feeds = polled_feeds(&ctx.config, &rows);
     // url -> when it is due. A feed with a stored next poll in the past (or none) is due now.
     let now = tokio::time::Instant::now();
-    let mut due: HashMap<String, tokio::time::Instant> = feeds
-        .iter()
-        .map(|f| {
-            let at = rows
-                .get(&f.url)
-                .and_then(|r| r.next_poll_at.as_deref())
-                .and_then(Timestamp::parse)
-                .map_or(now, instant_of);
-            (f.url.clone(), at)
-        })
-        .collect();
-    let mut rows = rows;
-    let limit = Arc::new(Semaphore::new(ctx.config.fetch.concurrency));
+    let mut due: HashMap<String, tokio::time::Instant> =
+        feeds.iter().map(|f| (f.url.clone(), first_due(rows.get(&f.url), now))).collect();
+    let mut concurrency = ctx.config.fetch.concurrency;
+    let mut limit = Arc::new(Semaphore::new(concurrency));
     let mut in_flight: JoinSet<(String, Polled)> = JoinSet::new();
     let mut running: HashSet<String> = HashSet::new();
     // Which feed each task polls, so that a task that panicked still frees its feed.
     let mut task_feed: HashMap<tokio::task::Id, String> = HashMap::new();
     let mut summary = PassSummary::default();
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut retention = tokio::time::interval(RETENTION_EVERY);
+    retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pruning: Option<tokio::task::JoinHandle<()>> = None;
+    let watchdog = spawn_watchdog(&ctx);
+    ctx.ops.metrics.feeds_polled(feeds.len());
+    ctx.ops.metrics.beat();
     tracing::info!(feeds = feeds.len(), "daemon started");
+    ctx.ops.notify.ready(&status_line(feeds.len(), &summary));
     tokio::pin!(shutdown);
 
     loop {
+        ctx.ops.metrics.beat();
         let now = tokio::time::Instant::now();
         for feed in &feeds {
-            if running.contains(&feed.url) || due.get(&feed.url).is_some_and(|t| *t > now) {
+            let Some(at) = due.get(&feed.url).copied() else { continue };
+            if running.contains(&feed.url) || at > now {
                 continue;
             }
             let Some(row) = rows.get(&feed.url).cloned() else { continue };
@@ -622,6 +673,7 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<Pas
             let url = feed.url.clone();
             let handle = in_flight.spawn(async move {
                 let _permit = limit.acquire_owned().await.ok();
+                ctx.ops.metrics.scheduler_lag(tokio::time::Instant::now().saturating_duration_since(at));
                 let polled = poll_feed(&ctx, &feed, &row).await;
                 (feed.url, polled)
             });
@@ -637,6 +689,53 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<Pas
         tokio::select! {
             () = &mut shutdown => break,
             () = tokio::time::sleep_until(next_due) => {}
+            _ = heartbeat.tick() => {
+                ctx.ops.notify.status(&status_line(feeds.len(), &summary));
+            }
+            _ = retention.tick() => {
+                if ctx.config.retention.keep.is_some() && pruning.as_ref().is_none_or(|p| p.is_finished()) {
+                    let ctx = ctx.clone();
+                    pruning = Some(tokio::spawn(async move { prune(&ctx).await }));
+                }
+            }
+            Some(config) = reloads.recv() => {
+                match reload(&mut ctx, config).await {
+                    Ok(fresh) => {
+                        let old = std::mem::take(&mut feeds);
+                        rows = fresh;
+                        feeds = polled_feeds(&ctx.config, &rows);
+                        let now = tokio::time::Instant::now();
+                        let mut next = HashMap::new();
+                        for f in &feeds {
+                            let at = match (old.iter().find(|o| o.url == f.url), due.get(&f.url)) {
+                                // Added by this reload: polled at once.
+                                (None, _) | (_, None) => now,
+                                // A changed interval applies now if it makes the feed due sooner.
+                                (Some(o), Some(at)) if o.interval != f.interval => {
+                                    let sooner = f.interval.map(|i| now + i).unwrap_or(*at);
+                                    (*at).min(sooner)
+                                }
+                                (Some(_), Some(at)) => *at,
+                            };
+                            next.insert(f.url.clone(), at);
+                        }
+                        due = next;
+                        if ctx.config.fetch.concurrency != concurrency {
+                            // Polls in flight keep their permits of the old limit.
+                            concurrency = ctx.config.fetch.concurrency;
+                            limit = Arc::new(Semaphore::new(concurrency));
+                        }
+                        ctx.ops.metrics.feeds_polled(feeds.len());
+                        tracing::info!(
+                            feeds = feeds.len(), added = feeds.iter().filter(|f| !old.iter().any(|o| o.url == f.url)).count(),
+                            removed = old.iter().filter(|o| !feeds.iter().any(|f| f.url == o.url)).count(),
+                            "config reloaded"
+                        );
+                    }
+                    Err(e) => tracing::error!(error = %e, "config reload failed; the running config stays"),
+                }
+                ctx.ops.notify.ready(&status_line(feeds.len(), &summary));
+            }
             Some(joined) = in_flight.join_next_with_id() => {
                 let (url, polled) = match joined {
                     Ok((id, done)) => {
@@ -648,7 +747,9 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<Pas
                         if let Some(url) = task_feed.remove(&e.id()) {
                             tracing::error!(feed = %url, error = %e, "feed task failed");
                             running.remove(&url);
-                            due.insert(url, tokio::time::Instant::now() + ctx.config.fetch.default_interval);
+                            if let Some(at) = due.get_mut(&url) {
+                                *at = tokio::time::Instant::now() + ctx.config.fetch.default_interval;
+                            }
                         }
                         continue;
                     }
@@ -657,6 +758,11 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<Pas
                 summary.add(&polled.outcome);
                 if polled.retired {
                     feeds.retain(|f| f.url != url);
+                    due.remove(&url);
+                    continue;
+                }
+                if !due.contains_key(&url) {
+                    // Removed by a reload while it was being polled.
                     continue;
                 }
                 // The poll changed the feed's validators, hints and error count: re-read its row.
@@ -682,12 +788,19 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<Pas
     }
 
     tracing::info!(in_flight = in_flight.len(), "shutdown requested: stopping new polls");
+    ctx.ops.notify.stopping();
     ctx.cancel.cancel();
+    if let Some(w) = watchdog {
+        w.abort();
+    }
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while let Some(joined) = in_flight.join_next().await {
             if let Ok((_, polled)) = joined {
                 summary.add(&polled.outcome);
             }
+        }
+        if let Some(p) = pruning {
+            let _ = p.await;
         }
     })
     .await;
@@ -699,6 +812,60 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) -> Result<Pas
         in_flight.abort_all();
     }
     Ok(summary)
+}
+
+/// Applies a new (validated) config: the feed table, then the fetcher if `[fetch]` changed
+/// (per-host pauses and spacing live in the fetcher and are kept otherwise). Settings that need
+/// a restart (`database.path`, `[http]`) are logged and left as they are.
+async fn reload(ctx: &mut Context, mut config: Config) -> Result<HashMap<String, FeedRow>, String> {
+    if config.database.path != ctx.config.database.path {
+        tracing::warn!("database.path changed: the new path is used after a restart");
+        config.database.path.clone_from(&ctx.config.database.path);
+    }
+    if config.http.as_ref().map(|h| h.listen) != ctx.config.http.as_ref().map(|h| h.listen) {
+        tracing::warn!("[http] changed: the endpoint changes after a restart");
+    }
+    let same_fetch = toml::to_string(&config.fetch).ok() == toml::to_string(&ctx.config.fetch).ok();
+    let fetcher = if same_fetch {
+        Arc::clone(&ctx.fetcher)
+    } else {
+        Arc::new(Fetcher::new(&config.fetch).map_err(|e| format!("cannot set up the HTTP client: {e}"))?)
+    };
+    let rows = ctx.store.sync_feeds(&config.feeds).await.map_err(|e| e.to_string())?;
+    ctx.fetcher = fetcher;
+    ctx.config = Arc::new(config);
+    Ok(rows)
+}
+
+/// The systemd status line.
+fn status_line(feeds: usize, s: &PassSummary) -> String {
+    format!(
+        "polling {feeds} feeds; since start: {} polls ok, {} failed; {} new, {} updated, {} duplicate, {} flagged items",
+        s.feeds_ok, s.feeds_failed, s.items.new, s.items.updated, s.items.duplicate, s.items.flagged
+    )
+}
+
+/// Pings systemd's watchdog at half its timeout, only while the scheduler loop turns and the
+/// database answers: a hung daemon gets restarted.
+fn spawn_watchdog(ctx: &Context) -> Option<tokio::task::JoinHandle<()>> {
+    let every = ctx.ops.notify.watchdog_interval()?;
+    let (ops, store, cancel) = (Arc::clone(&ctx.ops), ctx.store.clone(), ctx.cancel.clone());
+    Some(tokio::spawn(async move {
+        let stale = HEARTBEAT * 3;
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            let scheduler_ok = ops.metrics.heartbeat_age().is_some_and(|a| a <= stale);
+            let db_ok = matches!(tokio::time::timeout(every, store.ping()).await, Ok(Ok(())));
+            if scheduler_ok && db_ok {
+                ops.notify.watchdog();
+            } else {
+                tracing::warn!(scheduler_ok, db_ok, "watchdog not pinged: the daemon looks stuck");
+            }
+        }
+    }))
 }
 
 /// The monotonic instant corresponding to a wall-clock timestamp (now, if it is in the past).

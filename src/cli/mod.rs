@@ -75,15 +75,27 @@ pub fn init_logging(format: LogFormat) -> anyhow::Result<()> {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
-    let result = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    // journald stamps every line itself: a second timestamp is noise.
+    let result = match (format, stderr_is_journal()) {
+        (LogFormat::Text, false) => builder.try_init(),
+        (LogFormat::Text, true) => builder.without_time().try_init(),
+        (LogFormat::Json, _) => builder.json().try_init(),
     };
     result.map_err(|e| anyhow::anyhow!(e))
 }
 
+/// Whether stderr is systemd's journal stream: `$JOURNAL_STREAM` ("device:inode") names the
+/// stream systemd connected, and it must still be our stderr (not redirected since).
+fn stderr_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else { return false };
+    let Some((dev, ino)) = stream.to_str().and_then(|s| s.split_once(':')) else { return false };
+    let Ok(meta) = std::fs::metadata("/proc/self/fd/2") else { return false };
+    dev.parse() == Ok(meta.dev()) && ino.parse() == Ok(meta.ino())
+}
+
 /// Loads the config the command line points at (or the first one found).
-fn load_config(explicit: Option<&std::path::Path>) -> anyhow::Result<Config> {
+pub(crate) fn load_config(explicit: Option<&std::path::Path>) -> anyhow::Result<Config> {
     let env = std::env::var(config::CONFIG_ENV).ok();
     let path = config::locate(explicit, env.as_deref())?;
     let mut cfg = config::load(&path)?;

@@ -256,7 +256,7 @@ impl Store {
             .connect_with(options.clone().pragma("cache_size", "-32768"))
             .await
             .map_err(|e| StoreError::Unusable { path: shown.clone(), source: e })?;
-        MIGRATOR.run(&writer).await.map_err(|e| StoreError::Migrate { path: shown.clone(), source: e })?;
+        migrate(&writer).await.map_err(|e| StoreError::Migrate { path: shown.clone(), source: e })?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -613,6 +613,26 @@ impl Store {
         .bind(root)
         .fetch_all(&self.reader)
         .await
+    }
+}
+
+/// Applies pending migrations. Two processes opening a new database at once (the daemon and a
+/// query command) can both see a migration as pending; the second one's attempt fails inside its
+/// transaction (nothing applied), and a retry finds it applied.
+async fn migrate(writer: &SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
+    let mut attempt = 0;
+    loop {
+        match MIGRATOR.run(writer).await {
+            Err(
+                e @ (sqlx::migrate::MigrateError::Execute(_)
+                | sqlx::migrate::MigrateError::ExecuteMigration(..)),
+            ) if attempt < 5 => {
+                attempt += 1;
+                tracing::debug!(error = %e, attempt, "migration raced another process; retrying");
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+            }
+            other => return other,
+        }
     }
 }
 

@@ -1,4 +1,14 @@
-//! Operations: what connects the daemon to its supervisor (signals; systemd notify, the metrics
-//! endpoint and config reload join here).
+//! Operations: what connects the daemon to its supervisor and its operators: signals, systemd
+//! notify and watchdog, metrics and the HTTP endpoint.
 
+pub mod http;
+pub mod metrics;
+pub mod notify;
 pub mod signals;
+
+/// The daemon's hooks to the outside, shared by every task.
+#[derive(Debug, Default)]
+pub struct Ops {
+    pub metrics: metrics::Metrics,
+    pub notify: notify::Notifier,
+}

@@ -6,7 +6,8 @@
 //! - `daemon`: the long-running `run` and its shutdown.
 //! - `flagging`: user rules, keep and drop.
 //! - `queries`: `search` and `opml`.
-//! - `operations`: retention, backup, reload, sd_notify, the metrics endpoint.
+//! - `operations`: retention, backup, reprocess.
+//! - `service`: sd_notify on a real socket, SIGHUP reload, `/healthz` and `/metrics`.
 
 #![allow(
     clippy::expect_used,
@@ -29,3 +30,4 @@ mod parsing;
 mod dedup;
 mod queries;
 mod operations;
+mod service;

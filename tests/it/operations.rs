@@ -243,3 +243,16 @@ async fn reprocess_applies_new_rules_and_keeps_the_clusters() {
     assert_eq!(ok, "ok");
     db.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_opening_a_new_database_at_once_all_succeed() {
+    // The daemon and a query command (or several) may create and migrate the same file at once.
+    for _ in 0..3 {
+        let env = TestEnv::new("");
+        let runs: Vec<_> = (0..6).map(|_| env.command(&["stats"]).output()).collect();
+        for out in futures_util::future::join_all(runs).await {
+            let out = out.expect("runs");
+            assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
