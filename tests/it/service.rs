@@ -260,3 +260,42 @@ async fn the_endpoint_is_off_without_an_http_section_and_a_busy_port_is_fatal() 
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs `run --once` on a missing feed (one WARN line) with stderr going to a file; returns it.
+async fn log_lines(env: &TestEnv, args: &[&str], journal: bool) -> Vec<String> {
+    let path = env.dir.path().join(format!("stderr-{}-{journal}.log", args.len()));
+    let file = std::fs::File::create(&path).expect("log file");
+    let mut cmd = env.command(args);
+    cmd.env("FEEDSIEVE_LOG", "info").stderr(file.try_clone().expect("clone"));
+    if journal {
+        use std::os::unix::fs::MetadataExt as _;
+        let meta = file.metadata().expect("stat");
+        cmd.env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()));
+    } else {
+        cmd.env_remove("JOURNAL_STREAM");
+    }
+    let status = cmd.status().await.expect("runs");
+    assert_eq!(status.code(), Some(0));
+    std::fs::read_to_string(&path).expect("log").lines().map(str::to_string).collect()
+}
+
+#[tokio::test]
+async fn logs_are_text_json_or_journald_friendly() {
+    let env = TestEnv::new(&feed_toml("missing.xml", "Missing"));
+    let starts_with_time = |l: &String| l.get(..4).is_some_and(|y| y.chars().all(|c| c.is_ascii_digit()));
+
+    let text = log_lines(&env, &["run", "--once"], false).await;
+    let warn = text.iter().find(|l| l.contains("WARN")).expect("a WARN line for the missing feed");
+    assert!(starts_with_time(warn), "a terminal or file log carries its timestamp: {warn}");
+
+    // Under journald (JOURNAL_STREAM names our stderr), no second timestamp.
+    let journal = log_lines(&env, &["run", "--once"], true).await;
+    let warn = journal.iter().find(|l| l.contains("WARN")).expect("a WARN line");
+    assert!(!starts_with_time(warn), "journald stamps lines itself: {warn}");
+
+    let json = log_lines(&env, &["--log-format", "json", "run", "--once"], false).await;
+    let warn = json.iter().find(|l| l.contains("WARN")).expect("a WARN line");
+    let v: serde_json::Value = serde_json::from_str(warn).expect("one JSON object per line");
+    assert_eq!(v["level"], "WARN");
+    assert!(v["fields"]["message"].as_str().is_some_and(|m| m.contains("failed")), "{v}");
+}
