@@ -118,6 +118,7 @@ pub struct RawConfig {
     pub dedup: RawDedup,
     pub http: Option<RawHttp>,
     pub retention: RawRetention,
+    pub full_text: RawFullText,
     pub feeds: Vec<RawFeed>,
 }
 
@@ -240,6 +241,21 @@ pub struct RawHttp {
     pub per_feed_metrics: bool,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawFullText {
+    /// `full_text = "auto"`: fetch the page when the feed's body has fewer words than this.
+    pub min_words: u32,
+    /// Article pages fetched at once (all feeds together), apart from the feed polls' budget.
+    pub concurrency: u32,
+}
+
+impl Default for RawFullText {
+    fn default() -> Self {
+        Self { min_words: 150, concurrency: 4 }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawRetention {
@@ -330,7 +346,14 @@ pub struct Config {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpConfig>,
     pub retention: RetentionConfig,
+    pub full_text: FullTextConfig,
     pub feeds: Vec<FeedConfig>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FullTextConfig {
+    pub min_words: usize,
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -654,6 +677,10 @@ impl RawConfig {
                 per_feed_metrics: h.per_feed_metrics,
             }),
         };
+        let full_text = FullTextConfig {
+            min_words: self.full_text.min_words as usize,
+            concurrency: at_least_one("full_text.concurrency", self.full_text.concurrency)?,
+        };
         let retention = RetentionConfig {
             keep: match &self.retention.keep {
                 None => None,
@@ -723,6 +750,7 @@ impl RawConfig {
             dedup,
             http,
             retention,
+            full_text,
             feeds,
         })
     }

@@ -90,6 +90,9 @@ pub struct Context {
     pub network: Arc<NetworkMonitor>,
     /// Metrics, heartbeat and the systemd notifier.
     pub ops: Arc<crate::ops::Ops>,
+    /// Article page fetches (`full_text`) in flight, over all feeds: their own budget, apart
+    /// from the feed polls' `fetch.concurrency`.
+    pub pages: Arc<Semaphore>,
 }
 
 /// Tells our network being down from a feed being down: a network-level failure (DNS, connect,
@@ -153,7 +156,16 @@ impl Context {
         ops: Arc<crate::ops::Ops>,
     ) -> Result<Self, FetchError> {
         let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
-        Ok(Context { config, store, fetcher, cancel: CancellationToken::new(), network: Arc::default(), ops })
+        let pages = Arc::new(Semaphore::new(config.full_text.concurrency));
+        Ok(Context {
+            config,
+            store,
+            fetcher,
+            cancel: CancellationToken::new(),
+            network: Arc::default(),
+            ops,
+            pages,
+        })
     }
 }
 
@@ -496,13 +508,13 @@ async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> R
     }
     let known = ctx.store.item_hashes(row.id).await?;
     let config = Arc::clone(&ctx.config);
-    let feed = feed.clone();
+    let owned_feed = feed.clone();
     // Parsing and cleaning are CPU-bound: keep them off the async workers. A panic in any pure
     // stage surfaces as a JoinError and becomes this feed's error.
-    let task = tokio::task::spawn_blocking(move || -> Result<Prepared, FeedError> {
+    let (body, feed_doc, mut pre_counts, adaptive, changed) = blocking(move || {
         let parsed = pipeline::parse::parse(&body, config.fetch.max_body)?;
         tracing::debug!(
-            feed = %feed.name, route = ?parsed.route, encoding = parsed.encoding,
+            feed = %owned_feed.name, route = ?parsed.route, encoding = parsed.encoding,
             items = parsed.feed.items.len(), "parsed"
         );
         let mut pre_counts = ItemCounts::default();
@@ -515,13 +527,39 @@ async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> R
         let adaptive = scheduler::adaptive_interval(&dates);
         let changed = pipeline::store::changed_items(items, &known);
         pre_counts.unchanged = changed.unchanged;
-        let settings = ItemSettings::for_feed(&config, &feed, Timestamp::now());
+        Ok((body, feed_doc, pre_counts, adaptive, changed))
+    })
+    .await?;
+    let pruned_seen = changed.pruned;
+    let mut items = changed.items;
+    if feed.full_text != crate::config::FullText::Off {
+        attach_pages(ctx, feed, row.id, &mut items).await;
+    }
+    let config = Arc::clone(&ctx.config);
+    let owned_feed = feed.clone();
+    let (outcomes, pre_counts) = blocking(move || {
+        let settings = ItemSettings::for_feed(&config, &owned_feed, Timestamp::now());
         let outcomes =
-            changed.items.into_iter().map(|raw| pipeline::process(raw, &settings, &mut pre_counts)).collect();
-        Ok(Prepared { body, parsed: feed_doc, outcomes, pre_counts, adaptive, pruned_seen: changed.pruned })
-    });
-    match task.await {
-        Ok(r) => r.map(|p| Fetched::Parsed(Box::new(p))),
+            items.into_iter().map(|raw| pipeline::process(raw, &settings, &mut pre_counts)).collect();
+        Ok((outcomes, pre_counts))
+    })
+    .await?;
+    Ok(Fetched::Parsed(Box::new(Prepared {
+        body,
+        parsed: feed_doc,
+        outcomes,
+        pre_counts,
+        adaptive,
+        pruned_seen,
+    })))
+}
+
+/// Runs CPU-bound work on the blocking pool; a panic becomes a `process` error of the feed.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, FeedError> + Send + 'static,
+) -> Result<T, FeedError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(r) => r,
         Err(join) => Err(FeedError::Process(if join.is_panic() {
             let p = join.into_panic();
             let msg = p
@@ -533,6 +571,106 @@ async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> R
         } else {
             "cancelled".into()
         })),
+    }
+}
+
+/// Fetches the article page of every item of `items` that wants one (`full_text`), at most
+/// `full_text.concurrency` pages at once over all feeds, and attaches it to the item. A page
+/// that fails is attached with its error: the item keeps its feed content.
+async fn attach_pages(ctx: &Context, feed: &FeedConfig, feed_id: i64, items: &mut [crate::model::RawItem]) {
+    let min_words = ctx.config.full_text.min_words;
+    let wanted: Vec<usize> = (0..items.len())
+        .filter(|&i| pipeline::page::wants_page(feed.full_text, &items[i], min_words))
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let guids: Vec<String> = wanted.iter().map(|&i| items[i].guid.clone()).collect();
+    let previous = ctx.store.previous_pages(feed_id, &guids).await.unwrap_or_else(|e| {
+        tracing::warn!(feed = %feed.url, error = %e, "cannot read stored pages; fetching them afresh");
+        HashMap::new()
+    });
+    let fetches = wanted.iter().map(|&i| {
+        let item = &items[i];
+        let link = item.link.clone().unwrap_or_default();
+        fetch_page(ctx, feed, link, previous.get(&item.guid))
+    });
+    let pages = futures_util::future::join_all(fetches).await;
+    for (&i, page) in wanted.iter().zip(pages) {
+        items[i].page = Some(page);
+    }
+}
+
+/// One article page: fetched (conditionally when the stored one is for the same link), decoded
+/// and extracted.
+async fn fetch_page(
+    ctx: &Context,
+    feed: &FeedConfig,
+    link: String,
+    previous: Option<&crate::model::Page>,
+) -> crate::model::Page {
+    use crate::model::Page;
+    let _permit = ctx.pages.acquire().await.ok();
+    let now = chrono::Utc::now();
+    let failed = |url: String, error: String, status: Option<u16>| Page {
+        url,
+        http_status: status,
+        fetched_at: Some(now),
+        error: Some(error),
+        ..Page::default()
+    };
+    let url = match url::Url::parse(&link) {
+        Ok(u) => u,
+        Err(e) => return failed(link, format!("bad link: {e}"), None),
+    };
+    let previous = previous.filter(|p| p.url == link && p.error.is_none());
+    let validators = previous
+        .map(|p| Validators { etag: p.etag.clone(), last_modified: p.last_modified.clone() })
+        .unwrap_or_default();
+    match ctx.fetcher.fetch_page(&url, feed.allow_private, &validators).await {
+        Ok(FetchOutcome::NotModified { .. }) => {
+            ctx.ops.metrics.page("not_modified");
+            match previous {
+                Some(p) => Page { fetched_at: Some(now), http_status: Some(304), ..p.clone() },
+                None => failed(link, "304 Not Modified without a stored page".into(), Some(304)),
+            }
+        }
+        Ok(FetchOutcome::Fresh(body)) => {
+            let final_url = body.final_url.clone().unwrap_or_else(|| link.clone());
+            let base = final_url.clone();
+            let extracted = blocking(move || {
+                let html = pipeline::page::decode_html(&body.bytes, body.content_type.as_deref());
+                Ok((pipeline::page::extract(&html, &base), body))
+            })
+            .await;
+            match extracted {
+                Ok((ex, body)) => {
+                    ctx.ops.metrics.page(if ex.html.is_some() { "ok" } else { "no_article" });
+                    let error = ex.html.is_none().then(|| "no article text found on the page".to_string());
+                    Page {
+                        url: link,
+                        final_url: Some(final_url),
+                        http_status: body.http_status,
+                        fetched_at: Some(now),
+                        etag: body.etag,
+                        last_modified: body.last_modified,
+                        html: ex.html,
+                        meta: ex.meta,
+                        error,
+                    }
+                }
+                Err(e) => {
+                    ctx.ops.metrics.page("process");
+                    failed(link, e.to_string(), None)
+                }
+            }
+        }
+        Err(e) => {
+            ctx.ops.metrics.page(e.kind());
+            let message = format!("{}: {}", e.kind(), pipeline::fetch::error_chain(&e));
+            tracing::warn!(feed = %feed.url, page = %link, error = %message, "article page fetch failed");
+            failed(link, message, e.http_status())
+        }
     }
 }
 

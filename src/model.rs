@@ -133,12 +133,69 @@ pub struct RawItem {
     /// Omitted from the stored JSON when empty, so that hashes of older items stay the same.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
+    /// The linked article page, for feeds with `full_text` (fetched by feedsieve, not part of
+    /// the feed: left out of [`RawItem::content_hash`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<Page>,
+}
+
+/// An article page fetched for an item (`full_text`), as extracted: kept with the raw item so
+/// that `reprocess` re-derives from it without fetching again.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Page {
+    /// The URL requested (the item's link) and the one that answered (after redirects).
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// Validators of the page response, for a conditional re-fetch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    /// The main article HTML the extractor found (plus notices recovered from around it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    #[serde(default)]
+    pub meta: PageMeta,
+    /// Why the page could not be fetched or read; the item keeps its feed content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What an article page says about itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageMeta {
+    /// `<link rel=canonical>`.
+    pub canonical: Option<String>,
+    pub og_url: Option<String>,
+    pub og_site_name: Option<String>,
+    /// `article:published_time`.
+    pub published_time: Option<String>,
+    /// `<html lang>`.
+    pub lang: Option<String>,
+    /// A JSON-LD `NewsArticle` (or `Article`) on the page.
+    pub headline: Option<String>,
+    pub date_published: Option<String>,
+    pub author: Option<String>,
+    pub publisher: Option<String>,
+    /// JSON-LD `isBasedOn`: the work this article was derived from (syndication evidence).
+    pub is_based_on: Option<String>,
 }
 
 impl RawItem {
-    /// The hash of the item as received; a different hash means the item changed.
+    /// The hash of the item as received from its feed; a different hash means the item changed.
+    /// The fetched page is not part of it.
     pub fn content_hash(&self) -> ContentHash {
-        ContentHash::of(self.to_json().as_bytes())
+        match &self.page {
+            None => ContentHash::of(self.to_json().as_bytes()),
+            Some(_) => {
+                let feed_only = RawItem { page: None, ..self.clone() };
+                ContentHash::of(feed_only.to_json().as_bytes())
+            }
+        }
     }
 
     pub fn to_json(&self) -> String {

@@ -328,6 +328,30 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
+    /// The article pages stored with the items `guids` of a feed (for conditional re-fetches).
+    pub async fn previous_pages(
+        &self,
+        feed_id: i64,
+        guids: &[String],
+    ) -> Result<HashMap<String, crate::model::Page>, StoreError> {
+        let list = serde_json::to_string(guids).unwrap_or_else(|_| "[]".into());
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT guid, raw FROM raw_items
+             WHERE feed_id = ?1 AND guid IN (SELECT value FROM json_each(?2)) AND raw LIKE '%\"page\":%'",
+        )
+        .bind(feed_id)
+        .bind(list)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(guid, raw)| {
+                let item: crate::model::RawItem = serde_json::from_str(&raw).ok()?;
+                Some((guid, item.page?))
+            })
+            .collect())
+    }
+
     /// Writes one feed's poll result in a single `BEGIN IMMEDIATE` transaction: the feed's health
     /// and validators, then every new or changed item. Either all of it commits or none.
     pub async fn write_batch(&self, batch: FeedBatch<'_>) -> Result<ItemCounts, StoreError> {
@@ -396,6 +420,7 @@ impl Store {
                 .map(|(guid, id, revision)| (guid, (id, revision)))
                 .collect();
 
+            write_pages(&mut tx, chunk, &written).await?;
             let mut articles = Vec::new();
             let mut dropped_ids = Vec::new();
             for outcome in chunk {
@@ -738,6 +763,55 @@ async fn upsert_articles(
                similarity = excluded.similarity",
         );
     }
+    q.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The `article_pages` rows of the items of `chunk` that carry a fetched page.
+async fn write_pages(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    chunk: &[ItemOutcome],
+    written: &HashMap<String, (i64, i64)>,
+) -> Result<(), sqlx::Error> {
+    let pages: Vec<(i64, &crate::model::RawItem, &crate::model::Page)> = chunk
+        .iter()
+        .map(raw_of)
+        .filter_map(|raw| Some((written.get(&raw.guid)?.0, raw, raw.page.as_ref()?)))
+        .collect();
+    if pages.is_empty() {
+        return Ok(());
+    }
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT OR REPLACE INTO article_pages (raw_item_id, url, final_url, http_status, fetched_at,
+             canonical_url, og_url, og_site_name, published_time, lang, headline, date_published, author,
+             publisher, is_based_on, extracted_words, used, error) ",
+    );
+    q.push_values(pages, |mut b, (id, raw, p)| {
+        let m = &p.meta;
+        let words = p
+            .html
+            .as_deref()
+            .map(|h| crate::pipeline::page::word_count(&crate::pipeline::clean::inline_text(h)));
+        let used = p.html.as_deref().is_some_and(|h| crate::pipeline::page::page_body_wins(raw, h));
+        b.push_bind(id)
+            .push_bind(p.url.clone())
+            .push_bind(p.final_url.clone())
+            .push_bind(p.http_status.map(i64::from))
+            .push_bind(p.fetched_at.map(|t| Timestamp(t).to_db()))
+            .push_bind(m.canonical.clone())
+            .push_bind(m.og_url.clone())
+            .push_bind(m.og_site_name.clone())
+            .push_bind(m.published_time.clone())
+            .push_bind(m.lang.clone())
+            .push_bind(m.headline.clone())
+            .push_bind(m.date_published.clone())
+            .push_bind(m.author.clone())
+            .push_bind(m.publisher.clone())
+            .push_bind(m.is_based_on.clone())
+            .push_bind(i64::try_from(words.unwrap_or(0)).unwrap_or(i64::MAX))
+            .push_bind(used)
+            .push_bind(p.error.clone());
+    });
     q.build().execute(&mut **tx).await?;
     Ok(())
 }

@@ -48,6 +48,7 @@ struct FeedItems {
 pub struct Metrics {
     registry: Registry,
     fetches: Family<Outcome, Counter>,
+    pages: Family<Outcome, Counter>,
     bytes: Counter,
     items: Family<ItemResult, Counter>,
     dropped: Family<Reason, Counter>,
@@ -71,6 +72,12 @@ impl Metrics {
             "feedsieve_fetches",
             "Feed polls by outcome: ok (parsed), not_modified (304), unchanged (same body), or the error kind",
             fetches.clone(),
+        );
+        let pages = Family::<Outcome, Counter>::default();
+        registry.register(
+            "feedsieve_page_fetches",
+            "Article page fetches (full_text) by outcome: ok, not_modified, no_article, or the error kind",
+            pages.clone(),
         );
         let bytes = Counter::default();
         registry.register("feedsieve_fetch_bytes", "Feed body bytes received", bytes.clone());
@@ -121,6 +128,7 @@ impl Metrics {
         Metrics {
             registry,
             fetches,
+            pages,
             bytes,
             items,
             dropped,
@@ -143,6 +151,11 @@ impl Metrics {
         if self.per_feed {
             self.feed_fetches.get_or_create(&FeedOutcome { feed: feed.to_string(), outcome }).inc();
         }
+    }
+
+    /// One article page fetch ended with `outcome`.
+    pub fn page(&self, outcome: &'static str) {
+        self.pages.get_or_create(&Outcome { outcome }).inc();
     }
 
     /// What one stored batch of `feed` did to its items.

@@ -82,7 +82,16 @@ pub struct Cleaned {
 
 /// Cleans one item.
 pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
-    let body = raw.content.as_deref().or(raw.summary.as_deref()).unwrap_or_default();
+    // The fetched article page (`full_text`) replaces the feed's body when its extraction looks
+    // right; the page's own URL is then the base for relative links.
+    let page = raw.page.as_ref();
+    let page_body = page
+        .and_then(|p| p.html.as_deref().map(|h| (p, h)))
+        .filter(|(_, h)| crate::pipeline::page::page_body_wins(raw, h));
+    let body = match page_body {
+        Some((_, h)) => h,
+        None => raw.content.as_deref().or(raw.summary.as_deref()).unwrap_or_default(),
+    };
     // One parse serves both the text and the sanitized HTML.
     let mut doc = looks_like_html(body).then(|| Html::parse_fragment(body));
     let blocks = match &doc {
@@ -171,7 +180,12 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
     }
     let text = kept.join("\n\n");
 
-    let base = raw.base_url.as_deref().and_then(|b| url::Url::parse(b).ok());
+    let base = match page_body {
+        Some((p, _)) => p.final_url.as_deref().or(Some(p.url.as_str())),
+        None => raw.base_url.as_deref(),
+    }
+    .and_then(|b| url::Url::parse(b).ok());
+    let meta = page.map(|p| &p.meta);
     let html = match doc.as_mut() {
         Some(doc) => {
             rewrite_html(doc, &removed_nodes);
@@ -190,19 +204,31 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
         .lang_hint
         .map(str::to_owned)
         .or_else(|| detect_language(&text))
+        .or_else(|| meta.and_then(|m| m.lang.as_deref()).and_then(iso639_1))
         .or_else(|| raw.feed_language.as_deref().and_then(iso639_1));
 
     let author = (!raw.authors.is_empty())
-        .then(|| raw.authors.iter().map(|a| inline_text(a)).collect::<Vec<_>>().join(", "));
+        .then(|| raw.authors.iter().map(|a| inline_text(a)).collect::<Vec<_>>().join(", "))
+        .or_else(|| meta.and_then(|m| m.author.as_deref()).map(inline_text));
+    // A page's canonical link naming an article (on its own site or the original publisher's)
+    // is the item's canonical URL: two outlets running one wire story then share it.
+    let canonical = meta
+        .and_then(crate::pipeline::page::article_canonical)
+        .and_then(canonical_url)
+        .or_else(|| raw.link.as_deref().and_then(canonical_url));
+    let page_date = meta
+        .and_then(|m| m.date_published.as_deref().or(m.published_time.as_deref()))
+        .and_then(|d| chrono::DateTime::parse_from_rfc3339(d.trim()).ok())
+        .map(|d| d.with_timezone(&chrono::Utc));
 
     Cleaned {
         item: CleanItem {
             guid: raw.guid.clone(),
             url: raw.link.clone(),
-            canonical_url: raw.link.as_deref().and_then(canonical_url),
+            canonical_url: canonical,
             title: raw.title.as_deref().map(inline_text).filter(|t| !t.is_empty()),
             author: author.filter(|a| !a.is_empty()),
-            published_at: trusted_date(raw.published, settings.fetched_at),
+            published_at: trusted_date(raw.published.or(page_date), settings.fetched_at),
             updated_at: trusted_date(raw.updated, settings.fetched_at),
             lang,
             text,
@@ -716,7 +742,41 @@ mod tests {
             feed_language: Some("en-US".into()),
             base_url: Some("https://example.org/news/a".into()),
             sources: vec![],
+            page: None,
         }
+    }
+
+    #[test]
+    fn a_fetched_page_replaces_a_short_body_unless_its_extraction_looks_wrong() {
+        use crate::model::{Page, PageMeta};
+        let mut raw = item("<p>One-line teaser.</p>");
+        let article = "<p>The full article, with its <a href=\"/more\">link</a>, runs much longer than the teaser \
+                       the feed carried, over several sentences of reporting.</p>";
+        raw.page = Some(Page {
+            url: "https://example.org/a".into(),
+            final_url: Some("https://example.org/story/a".into()),
+            html: Some(article.into()),
+            meta: PageMeta {
+                canonical: Some("https://wire.example/orig/a".into()),
+                lang: Some("en".into()),
+                author: Some("Wire Staff".into()),
+                date_published: Some("2026-11-20T08:00:00Z".into()),
+                ..PageMeta::default()
+            },
+            ..Page::default()
+        });
+        raw.authors.clear();
+        let c = clean(&raw, &settings()).item;
+        assert!(c.text.starts_with("The full article"), "{}", c.text);
+        assert!(c.html.as_deref().is_some_and(|h| h.contains("https://example.org/more")), "{:?}", c.html);
+        assert_eq!(c.canonical_url.as_deref(), Some("https://wire.example/orig/a"));
+        assert_eq!(c.author.as_deref(), Some("Wire Staff"));
+        assert!(c.published_at.is_some());
+
+        // The feed carried the whole story; the page's extraction caught a fragment: feed wins.
+        let mut raw = item(&format!("<p>{}</p>", "A long feed body with many words in it. ".repeat(20)));
+        raw.page = Some(Page { html: Some("<p>Subscribe now.</p>".into()), ..Page::default() });
+        assert!(clean(&raw, &settings()).item.text.starts_with("A long feed body"));
     }
 
     fn settings() -> CleanSettings<'static> {

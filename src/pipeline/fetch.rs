@@ -111,6 +111,9 @@ pub struct Fetcher {
     paused: Mutex<HashMap<String, Instant>>,
 }
 
+/// Accept header of article page requests (`full_text`).
+const ACCEPT_PAGE: &str = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5";
+
 const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
     application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5";
 
@@ -156,9 +159,27 @@ impl Fetcher {
         match &feed.source {
             FeedSource::File(path) => self.read_file(path).await.map(FetchOutcome::Fresh),
             FeedSource::Http(url) => {
-                self.fetch_http(effective.unwrap_or(url), feed.allow_private, validators).await
+                self.fetch_http(effective.unwrap_or(url), feed.allow_private, validators, ACCEPT).await
             }
         }
+    }
+
+    /// Fetches an article page (`full_text`) with the same guards and limits as feeds: the SSRF
+    /// check, host pauses and per-host limits, timeouts, the body cap, redirects by hand. A 503
+    /// with `Retry-After` pauses the page's host like a 429 does.
+    pub async fn fetch_page(
+        &self,
+        url: &url::Url,
+        allow_private: bool,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, FetchError> {
+        let result = self.fetch_http(url, allow_private, validators, ACCEPT_PAGE).await;
+        if let Err(FetchError::HttpStatus { status: 503, retry_after: Some(pause) }) = &result
+            && let Some(host) = url.host_str()
+        {
+            self.pause_host(&host.to_ascii_lowercase(), (*pause).min(crate::scheduler::MAX_RETRY_AFTER));
+        }
+        result
     }
 
     fn host_pause(&self, host: &str) -> Option<Duration> {
@@ -203,6 +224,7 @@ impl Fetcher {
         url: &url::Url,
         allow_private: bool,
         validators: &Validators,
+        accept: &'static str,
     ) -> Result<FetchOutcome, FetchError> {
         let mut current = url.clone();
         let mut visited = std::collections::HashSet::new();
@@ -218,7 +240,7 @@ impl Fetcher {
             if !matches!(current.scheme(), "http" | "https") {
                 return Err(FetchError::Redirect(format!("redirect to a non-HTTP URL: {current}")));
             }
-            let (resp, permit, host) = self.request(&current, allow_private, validators).await?;
+            let (resp, permit, host) = self.request(&current, allow_private, validators, accept).await?;
             let status = resp.status().as_u16();
             let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok());
             match (status, location) {
@@ -294,6 +316,7 @@ impl Fetcher {
         url: &url::Url,
         allow_private: bool,
         validators: &Validators,
+        accept: &'static str,
     ) -> Result<(reqwest::Response, Option<OwnedSemaphorePermit>, String), FetchError> {
         if !allow_private {
             check_literal_host(url)?;
@@ -308,7 +331,7 @@ impl Fetcher {
             return Err(FetchError::HostPaused { host, remaining });
         }
         let client = if allow_private { &self.open } else { &self.guarded };
-        let mut request = client.get(url.clone()).header(reqwest::header::ACCEPT, ACCEPT);
+        let mut request = client.get(url.clone()).header(reqwest::header::ACCEPT, accept);
         if let Some(etag) = &validators.etag {
             request = request.header(reqwest::header::IF_NONE_MATCH, etag);
         }

@@ -87,7 +87,21 @@ pub fn flag(cleaned: &Cleaned, settings: &FlagSettings<'_>) -> Option<Flag> {
 /// Feed-level syndication evidence: the item's `<source>`, `dc:source` or `dc:publisher` when it
 /// names a news agency. A weak signal, recorded beside the article; it never flags by itself.
 pub fn syndication_evidence(raw: &crate::model::RawItem) -> Option<String> {
-    raw.sources.iter().find(|s| crate::pipeline::classify::names_agency(s)).map(|s| s.trim().to_string())
+    if let Some(agency) = raw.sources.iter().find(|s| crate::pipeline::classify::names_agency(s)) {
+        return Some(agency.trim().to_string());
+    }
+    // From the article page (`full_text`): JSON-LD `isBasedOn`, or a canonical link on another
+    // site than the item's own. Weak evidence: recorded, never a flag by itself.
+    let meta = &raw.page.as_ref()?.meta;
+    let host = |u: &str| {
+        url::Url::parse(u).ok().and_then(|u| u.host_str().map(|h| h.trim_start_matches("www.").to_string()))
+    };
+    if let Some(based) = meta.is_based_on.as_deref().and_then(host) {
+        return Some(format!("isBasedOn:{based}"));
+    }
+    let own = raw.link.as_deref().and_then(host)?;
+    let canonical = crate::pipeline::page::article_canonical(meta).and_then(host)?;
+    (canonical != own).then(|| format!("canonical:{canonical}"))
 }
 
 #[cfg(test)]

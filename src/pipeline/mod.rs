@@ -1,14 +1,18 @@
 //! The pipeline, one stage per file, in the order data flows:
 //!
 //! ```text
-//! fetch -> parse -> clean -> flag -> dedup -> store
+//! fetch -> parse -> (page) -> clean -> flag -> dedup -> store
 //! ```
+//!
+//! `page` runs only for feeds with `full_text`: the item's article page is fetched (by the
+//! daemon, through the same fetcher) and its extracted body replaces a short feed body.
 //!
 //! `fetch` and `store` do I/O; `parse`, `clean`, `flag` and `dedup` are pure functions of their
 //! input and settings. [`process`] runs the pure middle for one item.
 
 pub mod fetch;
 pub mod parse;
+pub mod page;
 pub mod classify;
 pub mod clean;
 pub mod flag;

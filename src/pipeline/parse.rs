@@ -574,6 +574,7 @@ fn raw_item(fields: Fields, feed_language: Option<&str>, base: Option<&str>) -> 
         categories,
         feed_language: feed_language.map(str::to_owned),
         sources,
+        page: None,
     }
 }
 

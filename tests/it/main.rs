@@ -7,6 +7,7 @@
 //! - `flagging`: user rules, keep and drop.
 //! - `queries`: `search` and `opml`.
 //! - `operations`: retention, backup, reprocess.
+//! - `full_text`: article pages fetched, extracted and stored for summary-only feeds.
 //! - `service`: sd_notify on a real socket, SIGHUP reload, `/healthz` and `/metrics`.
 
 #![allow(
@@ -31,3 +32,4 @@ mod dedup;
 mod queries;
 mod operations;
 mod service;
+mod full_text;
