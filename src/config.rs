@@ -65,13 +65,23 @@ pub fn load_with_env(
     )]
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::Unreadable { path: path.to_path_buf(), reason: e.to_string() })?;
+    load_text(path, &text, env)
+}
+
+/// Validates config `text` as if read from `path` (relative paths resolve against its folder);
+/// `env` as for [`load_with_env`].
+pub fn load_text(
+    path: &Path,
+    text: &str,
+    env: Option<std::collections::HashMap<String, String>>,
+) -> Result<Config, ConfigError> {
     let environment = config::Environment::with_prefix(ENV_PREFIX)
         .prefix_separator("__")
         .separator("__")
         .try_parsing(true)
         .source(env);
     let layered = config::Config::builder()
-        .add_source(config::File::from_str(&text, config::FileFormat::Toml))
+        .add_source(config::File::from_str(text, config::FileFormat::Toml))
         .add_source(environment)
         .build()
         .map_err(|e| ConfigError::Unreadable { path: path.to_path_buf(), reason: e.to_string() })?;

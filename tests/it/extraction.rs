@@ -63,7 +63,8 @@ fn all_paragraphs(html: &str) -> String {
 fn extraction_keeps_the_article_and_its_notice() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages");
     let labels: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("labels.json")).expect("labels.json")).expect("JSON");
+        serde_json::from_str(&std::fs::read_to_string(dir.join("labels.json")).expect("labels.json"))
+            .expect("JSON");
     assert!(labels.len() >= 10, "the labelled set has {} pages", labels.len());
     let (mut ours, mut raw_extractor, mut naive) = (Tally::default(), Tally::default(), Tally::default());
     let (mut notices, mut notices_found, mut meta_ok, mut meta_total) = (0, 0, 0, 0);
@@ -85,7 +86,12 @@ fn extraction_keeps_the_article_and_its_notice() {
             guid: file.into(),
             link: Some(url.into()),
             summary: Some("A one-line teaser.".into()),
-            page: Some(Page { url: url.into(), html: ex.html.clone(), meta: ex.meta.clone(), ..Page::default() }),
+            page: Some(Page {
+                url: url.into(),
+                html: ex.html.clone(),
+                meta: ex.meta.clone(),
+                ..Page::default()
+            }),
             ..RawItem::default()
         };
         let cleaned = clean(&item, &SETTINGS);
@@ -123,7 +129,11 @@ fn extraction_keeps_the_article_and_its_notice() {
             meta_ok += usize::from(ex.meta.headline.as_deref() == Some(headline));
         }
         let (m, e, x) = s;
-        println!("{file:<34} {:>6.3} {:>6.3}   {found}", m as f64 / e.max(1) as f64, m as f64 / x.max(1) as f64);
+        println!(
+            "{file:<34} {:>6.3} {:>6.3}   {found}",
+            m as f64 / e.max(1) as f64,
+            m as f64 / x.max(1) as f64
+        );
     }
     println!(
         "\nstored text (dom_smoothie + notice recovery + clean): P {:.3} R {:.3}\n\
