@@ -92,5 +92,31 @@ fn stages(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages);
+/// Article page extraction (`full_text`) on our 12 labelled pages: decode, extract, metadata.
+fn pages(c: &mut Criterion) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pages");
+    let mut pages: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "html")).collect()
+        })
+        .unwrap_or_else(|_| Vec::new())
+        .into_iter()
+        .filter_map(|p: std::path::PathBuf| std::fs::read(p).ok())
+        .collect();
+    pages.sort();
+    assert!(!pages.is_empty(), "the labelled pages fixture is missing");
+    let mut g = c.benchmark_group("pages");
+    g.throughput(Throughput::Elements(pages.len() as u64));
+    g.bench_function("decode + extract + metadata (per page)", |b| {
+        b.iter(|| {
+            for p in &pages {
+                let html = feedsieve::pipeline::page::decode_html(black_box(p), Some("text/html"));
+                black_box(feedsieve::pipeline::page::extract(&html, "https://news.example/a/b"));
+            }
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stages, pages);
 criterion_main!(benches);
