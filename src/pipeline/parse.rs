@@ -275,6 +275,10 @@ fn feed_rs(bytes: &[u8]) -> Result<feed_rs::model::Feed, ParseError> {
 /// the items were read from.
 fn read_xml(text: &str) -> Result<(Doc, Option<DocExtras>), ParseError> {
     let repaired = normalize::repair_references(text);
+    let repaired = match normalize::strip_late_declarations(&repaired) {
+        std::borrow::Cow::Borrowed(_) => repaired,
+        std::borrow::Cow::Owned(stripped) => std::borrow::Cow::Owned(stripped),
+    };
     let scan = normalize::prescan(&repaired);
     let visible = scan.items;
     if visible > MAX_ITEMS {

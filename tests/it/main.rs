@@ -7,6 +7,7 @@
 //! - `flagging`: user rules, keep and drop.
 //! - `queries`: `search` and `opml`.
 //! - `operations`: retention, backup, reprocess.
+//! - `fuzz_regressions`: inputs the fuzzers found, through the stage they broke.
 //! - `extraction`: extraction quality on labelled article pages (printed).
 //! - `full_text`: article pages fetched, extracted and stored for summary-only feeds.
 //! - `service`: sd_notify on a real socket, SIGHUP reload, `/healthz` and `/metrics`.
@@ -35,3 +36,4 @@ mod operations;
 mod service;
 mod full_text;
 mod extraction;
+mod fuzz_regressions;

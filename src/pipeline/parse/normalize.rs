@@ -42,6 +42,34 @@ pub struct Normalized {
     pub items_seen: usize,
 }
 
+/// Removes XML declarations after the start of the document (`<?xml version=… encoding=…?>` in
+/// the middle: concatenated documents). They are not well-formed there, and one that names an
+/// encoding makes quick-xml panic inside feed-rs. Declarations inside CDATA or comments are text
+/// and stay. A no-op (borrowing) for the common document.
+pub fn strip_late_declarations(text: &str) -> std::borrow::Cow<'_, str> {
+    let late: Vec<usize> = memchr::memmem::find_iter(text.as_bytes(), b"<?xml")
+        .filter(|&i| i > 0)
+        .filter(|&i| text.as_bytes().get(i + 5).is_some_and(|c| c.is_ascii_whitespace() || *c == b'?'))
+        .collect();
+    if late.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let regions = literal_regions(text);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for i in late {
+        let at = regions.partition_point(|(start, _)| *start <= i);
+        if i < copied || (at > 0 && regions[at - 1].1 > i) {
+            continue;
+        }
+        let end = memchr::memmem::find(&text.as_bytes()[i..], b"?>").map_or(text.len(), |e| i + e + 2);
+        out.push_str(&text[copied..i]);
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
 /// Rewrites references that no XML reader accepts (see the module doc); a no-op (borrowing)
 /// for the common clean document. `&` inside CDATA sections and comments is literal and kept.
 pub fn repair_references(text: &str) -> std::borrow::Cow<'_, str> {
@@ -641,6 +669,25 @@ fn atom_type(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn late_xml_declarations_go_but_not_inside_cdata() {
+        let doc = "<?xml version=\"1.0\"?><rss><item><description><![CDATA[<?xml version=\"1.0\"?>]]>\
+                   </description></item><?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><item/></rss>";
+        let out = strip_late_declarations(doc);
+        assert_eq!(out.matches("<?xml").count(), 2, "{out}");
+        assert!(!out.contains("ISO-8859-1"), "{out}");
+        assert!(out.starts_with("<?xml version=\"1.0\"?><rss>"));
+        assert!(matches!(
+            strip_late_declarations("<?xml version=\"1.0\"?><rss/>"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert!(matches!(
+            strip_late_declarations("<rss><?xml-stylesheet href=\"a\"?></rss>"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
     use super::*;
 
     fn norm(s: &str) -> String {
