@@ -7,6 +7,7 @@
 //! - `flagging`: user rules, keep and drop.
 //! - `queries`: `search` and `opml`.
 //! - `operations`: retention, backup, reprocess.
+//! - `crash`: SIGKILL at random moments during ingest; consistency and no loss.
 //! - `fuzz_regressions`: inputs the fuzzers found, through the stage they broke.
 //! - `extraction`: extraction quality on labelled article pages (printed).
 //! - `full_text`: article pages fetched, extracted and stored for summary-only feeds.
@@ -37,3 +38,4 @@ mod service;
 mod full_text;
 mod extraction;
 mod fuzz_regressions;
+mod crash;
