@@ -29,7 +29,7 @@ fn story(n: usize) -> (String, String) {
          spring and cost about {} million, most of it covered by the regional government.</p>",
         n * 3 + 7
     );
-    if n % 9 == 0 {
+    if n.is_multiple_of(9) {
         body.push_str("<p>(This story has not been edited by Farm Daily staff and is auto-generated from a syndicated feed.)</p>");
     }
     (title, body)
