@@ -1,7 +1,10 @@
 //! Dedup at scale: the per-item cost of writing new articles (dedup lookups, links and keys
 //! included) when the store already holds 10^4, 10^5 and 10^6 articles. The store is filled with
-//! synthetic wire stories through the real write path, as a busy deployment would fill it:
-//! 3,000 articles a day (so 10^6 articles span 333 days). Then probe batches of 200 items (half
+//! synthetic wire stories through the real write path, as a deployment fills it over time: at a
+//! steady rate (`DEDUP_PER_DAY`, default 285 articles a day, so that even the smallest store
+//! spans more than the 30-day dedup window, and 10^6 articles are 9.6 years of history). What
+//! must stay flat is the cost of a new article as history accumulates; a store younger than the
+//! window costs less because its window is not full yet. Then probe batches of 200 items (half
 //! new stories, a quarter lightly edited copies and a quarter exact copies of articles from the
 //! last 30 days) are timed, with dedup on and with near/translation lookups off.
 //!
@@ -20,8 +23,8 @@ const SEED: u64 = 42;
 const FILL_BATCH: usize = 1_000;
 const PROBE_BATCH: usize = 200;
 const PROBE_ROUNDS: usize = 5;
-/// Articles stored per simulated day.
-const PER_DAY: u64 = 3_000;
+/// Articles stored per simulated day (default; `DEDUP_PER_DAY`).
+const PER_DAY: u64 = 285;
 
 /// Deterministic synthetic story text number `n` (so copies can be regenerated, not kept).
 fn story(vocab: &[String], names: &[String], n: u64) -> String {
@@ -141,9 +144,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
         })
         .collect();
-    // Day of stored article k: the store grows in time order.
-    let first_day = chrono::Utc::now().timestamp().div_euclid(86_400) - 400;
-    let day_of = |k: u64| first_day + (k / PER_DAY) as i64;
+    let per_day: u64 = std::env::var("DEDUP_PER_DAY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(PER_DAY);
+    // Day of stored article k: the store grows in time order and ends about today.
+    let first_day = chrono::Utc::now().timestamp().div_euclid(86_400) - (max as u64 / per_day) as i64 - 10;
+    let day_of = |k: u64| first_day + (k / per_day) as i64;
+    eprintln!("dedup_scale: {per_day} articles a day");
 
     let mut stored: u64 = 0;
     let mut probe: u64 = 0;
@@ -171,7 +180,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                     probe += 1;
                     let guid = format!("p-{probe}");
                     // A copy of a story from the last 30 days.
-                    let of = stored - 1 - rng.u64(..stored.min(30 * PER_DAY));
+                    let of = stored - 1 - rng.u64(..stored.min(30 * per_day));
                     let today = day_of(stored);
                     match i % 4 {
                         0 | 1 => article(guid, story(&vocab, &names, 10_000_000 + probe), today),

@@ -19,11 +19,60 @@ const HOSTS: usize = 50;
 const SEED: u64 = 9;
 
 const WORDS: &[&str] = &[
-    "council", "river", "budget", "bridge", "school", "minister", "harbour", "strike", "wage", "union", "farmers",
-    "harvest", "rain", "drought", "election", "court", "ruling", "rail", "station", "tunnel", "hospital", "nurses",
-    "police", "festival", "museum", "market", "prices", "energy", "solar", "wind", "grid", "export", "tariff",
-    "factory", "workers", "village", "mayor", "province", "coast", "storm", "flood", "road", "traffic", "airport",
-    "tourism", "hotel", "students", "teachers", "exam", "research", "university", "vaccine", "clinic", "water",
+    "council",
+    "river",
+    "budget",
+    "bridge",
+    "school",
+    "minister",
+    "harbour",
+    "strike",
+    "wage",
+    "union",
+    "farmers",
+    "harvest",
+    "rain",
+    "drought",
+    "election",
+    "court",
+    "ruling",
+    "rail",
+    "station",
+    "tunnel",
+    "hospital",
+    "nurses",
+    "police",
+    "festival",
+    "museum",
+    "market",
+    "prices",
+    "energy",
+    "solar",
+    "wind",
+    "grid",
+    "export",
+    "tariff",
+    "factory",
+    "workers",
+    "village",
+    "mayor",
+    "province",
+    "coast",
+    "storm",
+    "flood",
+    "road",
+    "traffic",
+    "airport",
+    "tourism",
+    "hotel",
+    "students",
+    "teachers",
+    "exam",
+    "research",
+    "university",
+    "vaccine",
+    "clinic",
+    "water",
 ];
 
 fn sentence(rng: &mut fastrand::Rng, n: usize) -> String {
@@ -40,8 +89,14 @@ fn sentence(rng: &mut fastrand::Rng, n: usize) -> String {
 
 /// One story: a title and 4-7 paragraphs of article HTML.
 fn story(rng: &mut fastrand::Rng, id: usize) -> (String, Vec<String>) {
-    let title = format!("{} {} plan {id} for the {}", sentence(rng, 3).trim_end_matches('.'), "approves", WORDS[id % WORDS.len()]);
-    let paras = (0..rng.usize(4..8)).map(|_| format!("{} {}", sentence(rng, 12), sentence(rng, 10))).collect();
+    let title = format!(
+        "{} {} plan {id} for the {}",
+        sentence(rng, 3).trim_end_matches('.'),
+        "approves",
+        WORDS[id % WORDS.len()]
+    );
+    let paras =
+        (0..rng.usize(4..8)).map(|_| format!("{} {}", sentence(rng, 12), sentence(rng, 10))).collect();
     (title, paras)
 }
 
@@ -93,7 +148,13 @@ fn generate(feeds: usize, items: usize) -> Vec<(String, String, &'static str)> {
             let (title, paras) = &stories[s];
             let html = body(&mut rng, paras, edited);
             let minute = (i * 7) % 60;
-            entries.push((format!("f{f}-{i}"), title.clone(), format!("https://site{f}.example/news/{s}-{i}?utm_source=rss"), html, minute));
+            entries.push((
+                format!("f{f}-{i}"),
+                title.clone(),
+                format!("https://site{f}.example/news/{s}-{i}?utm_source=rss"),
+                html,
+                minute,
+            ));
         }
         let (body, ct) = match f % 3 {
             0 => {
@@ -101,14 +162,24 @@ fn generate(feeds: usize, items: usize) -> Vec<(String, String, &'static str)> {
                     .iter()
                     .map(|(g, t, l, h, m)| format!("<item><guid>{g}</guid><title>{}</title><link>{}</link><pubDate>Tue, 24 Nov 2026 08:{m:02}:00 GMT</pubDate><description><![CDATA[{h}]]></description></item>", escape(t), escape(l)))
                     .collect();
-                (format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>Site {f}</title><link>https://site{f}.example/</link><language>en</language>{items}</channel></rss>"), "application/rss+xml")
+                (
+                    format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>Site {f}</title><link>https://site{f}.example/</link><language>en</language>{items}</channel></rss>"
+                    ),
+                    "application/rss+xml",
+                )
             }
             1 => {
                 let items: String = entries
                     .iter()
                     .map(|(g, t, l, h, m)| format!("<entry><id>urn:{g}</id><title>{}</title><link href=\"{}\"/><updated>2026-11-24T08:{m:02}:00Z</updated><content type=\"html\">{}</content></entry>", escape(t), escape(l), escape(h)))
                     .collect();
-                (format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Site {f}</title><id>urn:site{f}</id><updated>2026-11-24T09:00:00Z</updated>{items}</feed>"), "application/atom+xml")
+                (
+                    format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Site {f}</title><id>urn:site{f}</id><updated>2026-11-24T09:00:00Z</updated>{items}</feed>"
+                    ),
+                    "application/atom+xml",
+                )
             }
             _ => {
                 let items: Vec<serde_json::Value> = entries
@@ -143,7 +214,10 @@ async fn serve(listener: tokio::net::TcpListener, bodies: Arc<HashMap<String, (S
                 pending.drain(..end);
                 let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
                 let response = match bodies.get(&path) {
-                    Some((body, ct)) => format!("HTTP/1.1 200 OK\r\ncontent-type: {ct}\r\ncontent-length: {}\r\n\r\n{body}", body.len()),
+                    Some((body, ct)) => format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: {ct}\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    ),
                     None => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n".to_string(),
                 };
                 if sock.write_all(response.as_bytes()).await.is_err() {
@@ -157,7 +231,9 @@ async fn serve(listener: tokio::net::TcpListener, bodies: Arc<HashMap<String, (S
 fn cpu(who: nix::sys::resource::UsageWho) -> Duration {
     let Ok(u) = nix::sys::resource::getrusage(who) else { return Duration::ZERO };
     let (us, sy) = (u.user_time(), u.system_time());
-    Duration::from_secs_f64(us.tv_sec() as f64 + us.tv_usec() as f64 / 1e6 + sy.tv_sec() as f64 + sy.tv_usec() as f64 / 1e6)
+    Duration::from_secs_f64(
+        us.tv_sec() as f64 + us.tv_usec() as f64 / 1e6 + sy.tv_sec() as f64 + sy.tv_usec() as f64 / 1e6,
+    )
 }
 
 fn peak_rss_mib() -> f64 {
@@ -185,7 +261,9 @@ async fn floor(farm: &[(String, String, &'static str)], db: &std::path::Path) ->
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal);
-    let Ok(pool) = sqlx::SqlitePool::connect_with(opts).await else { return (Duration::ZERO, Duration::ZERO, 0) };
+    let Ok(pool) = sqlx::SqlitePool::connect_with(opts).await else {
+        return (Duration::ZERO, Duration::ZERO, 0);
+    };
     let _ = sqlx::query("CREATE TABLE raw (feed TEXT, guid TEXT, title TEXT, link TEXT, published TEXT, body TEXT, UNIQUE (feed, guid))")
         .execute(&pool)
         .await;
@@ -194,14 +272,21 @@ async fn floor(farm: &[(String, String, &'static str)], db: &std::path::Path) ->
         let Ok(feed) = feed_rs::parser::parse(body.as_bytes()) else { continue };
         let Ok(mut tx) = pool.begin().await else { continue };
         for chunk in feed.entries.chunks(150) {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO raw (feed, guid, title, link, published, body) ");
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO raw (feed, guid, title, link, published, body) ",
+            );
             q.push_values(chunk, |mut b, e| {
                 b.push_bind(path.clone())
                     .push_bind(e.id.clone())
                     .push_bind(e.title.as_ref().map(|t| t.content.clone()))
                     .push_bind(e.links.first().map(|l| l.href.clone()))
                     .push_bind(e.published.map(|d| d.to_rfc3339()))
-                    .push_bind(e.content.as_ref().and_then(|c| c.body.clone()).or_else(|| e.summary.as_ref().map(|s| s.content.clone())));
+                    .push_bind(
+                        e.content
+                            .as_ref()
+                            .and_then(|c| c.body.clone())
+                            .or_else(|| e.summary.as_ref().map(|s| s.content.clone())),
+                    );
             });
             let _ = q.build().execute(&mut *tx).await;
             rows += chunk.len();
@@ -215,9 +300,13 @@ async fn floor(farm: &[(String, String, &'static str)], db: &std::path::Path) ->
 fn main() {
     let sizes = std::env::var("E2E_SIZES").unwrap_or_else(|_| "500x40,2000x50".into());
     let bin = env!("CARGO_BIN_EXE_feedsieve");
-    let Ok(rt) = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() else { return };
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() else {
+        return;
+    };
     for size in sizes.split(',') {
-        let Some((feeds, items)) = size.split_once('x').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?))) else {
+        let Some((feeds, items)) =
+            size.split_once('x').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+        else {
             eprintln!("bad size {size:?}");
             continue;
         };
@@ -246,7 +335,10 @@ fn main() {
         let mut hosts = Vec::new();
         let mut servers = Vec::new();
         for h in 0..HOSTS {
-            let Ok(listener) = rt.block_on(tokio::net::TcpListener::bind(format!("127.0.2.{}:0", h + 1))) else { return };
+            let Ok(listener) = rt.block_on(tokio::net::TcpListener::bind(format!("127.0.2.{}:0", h + 1)))
+            else {
+                return;
+            };
             let Ok(local) = listener.local_addr() else { return };
             hosts.push(local);
             servers.push(rt.spawn(serve(listener, Arc::clone(&bodies))));
@@ -254,9 +346,16 @@ fn main() {
         let Ok(dir) = tempfile::tempdir() else { return };
         let config = dir.path().join("e2e.toml");
         let Ok(mut f) = std::fs::File::create(&config) else { return };
-        let _ = writeln!(f, "[database]\npath = \"e2e.db\"\n[fetch]\nallow_private = true\nper_host_interval = \"0s\"\n");
+        let _ = writeln!(
+            f,
+            "[database]\npath = \"e2e.db\"\n[fetch]\nallow_private = true\nper_host_interval = \"0s\"\n"
+        );
         for i in 0..feeds {
-            let _ = writeln!(f, "[[feeds]]\nurl = \"http://{}/feed/{i}\"\nname = \"site {i}\"\n", hosts[i % HOSTS]);
+            let _ = writeln!(
+                f,
+                "[[feeds]]\nurl = \"http://{}/feed/{i}\"\nname = \"site {i}\"\n",
+                hosts[i % HOSTS]
+            );
         }
         drop(f);
 
@@ -268,7 +367,9 @@ fn main() {
             .output();
         let wall = started.elapsed();
         let pipeline_cpu = cpu(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).saturating_sub(cpu0);
-        let summary = out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_else(|e| e.to_string());
+        let summary = out
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_else(|e| e.to_string());
         let total = feeds * items;
         let db = dir.path().join("e2e.db");
         println!(
