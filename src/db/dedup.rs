@@ -47,8 +47,11 @@ pub(super) async fn link(
         return Ok(vec![None; items.len()]);
     }
     let days: Vec<i64> = news.iter().map(|k| day_of(k.article, fetched_at)).collect();
+    // No stored article counts from after the day of this fetch (dates past it are clamped when
+    // cleaning): the window's future half holds nothing to seek.
+    let newest = dedup::story_day(fetched_at.0) + 1;
     let lo = days.iter().min().copied().unwrap_or_default() - settings.window_days;
-    let hi = days.iter().max().copied().unwrap_or_default() + settings.window_days;
+    let hi = (days.iter().max().copied().unwrap_or_default() + settings.window_days).min(newest);
     let own: HashSet<i64> = items.iter().map(|k| k.id).collect();
     // Only earlier articles can be an article's original (ingest: every stored article is
     // earlier; `reprocess`: the later ones still carry their old derivation).
@@ -117,7 +120,8 @@ pub(super) async fn link(
     let mut by_feature: HashMap<i64, Vec<i64>> = HashMap::new();
     if settings.cross_language {
         let tlo = days.iter().min().copied().unwrap_or_default() - settings.translation_window_days;
-        let thi = days.iter().max().copied().unwrap_or_default() + settings.translation_window_days;
+        let thi =
+            (days.iter().max().copied().unwrap_or_default() + settings.translation_window_days).min(newest);
         let keys: Vec<i64> = news
             .iter()
             .zip(&open)
