@@ -13,7 +13,9 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+mod common;
+
+use common::{cpu, peak_rss_mib};
 
 const HOSTS: usize = 50;
 const SEED: u64 = 9;
@@ -194,54 +196,6 @@ fn generate(feeds: usize, items: usize) -> Vec<(String, String, &'static str)> {
     out
 }
 
-async fn serve(listener: tokio::net::TcpListener, bodies: Arc<HashMap<String, (String, &'static str)>>) {
-    while let Ok((mut sock, _)) = listener.accept().await {
-        let bodies = Arc::clone(&bodies);
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 8192];
-            let mut pending: Vec<u8> = Vec::new();
-            loop {
-                let end = loop {
-                    if let Some(p) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break p + 4;
-                    }
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => pending.extend_from_slice(&buf[..n]),
-                    }
-                };
-                let head = String::from_utf8_lossy(&pending[..end]).to_string();
-                pending.drain(..end);
-                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let response = match bodies.get(&path) {
-                    Some((body, ct)) => format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: {ct}\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    ),
-                    None => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n".to_string(),
-                };
-                if sock.write_all(response.as_bytes()).await.is_err() {
-                    return;
-                }
-            }
-        });
-    }
-}
-
-fn cpu(who: nix::sys::resource::UsageWho) -> Duration {
-    let Ok(u) = nix::sys::resource::getrusage(who) else { return Duration::ZERO };
-    let (us, sy) = (u.user_time(), u.system_time());
-    Duration::from_secs_f64(
-        us.tv_sec() as f64 + us.tv_usec() as f64 / 1e6 + sy.tv_sec() as f64 + sy.tv_usec() as f64 / 1e6,
-    )
-}
-
-fn peak_rss_mib() -> f64 {
-    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
-        .map(|u| u.max_rss() as f64 / 1024.0)
-        .unwrap_or(0.0)
-}
-
 fn file_mib(path: &std::path::Path) -> f64 {
     ["", "-wal"]
         .iter()
@@ -341,7 +295,18 @@ fn main() {
             };
             let Ok(local) = listener.local_addr() else { return };
             hosts.push(local);
-            servers.push(rt.spawn(serve(listener, Arc::clone(&bodies))));
+            let bodies = Arc::clone(&bodies);
+            let respond = Arc::new(move |head: &str| {
+                let path = head.split_whitespace().nth(1).unwrap_or("/");
+                match bodies.get(path) {
+                    Some((body, ct)) => format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: {ct}\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    ),
+                    None => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n".to_string(),
+                }
+            });
+            servers.push(rt.spawn(common::serve_keep_alive(listener, respond)));
         }
         let Ok(dir) = tempfile::tempdir() else { return };
         let config = dir.path().join("e2e.toml");

@@ -11,7 +11,9 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+mod common;
+
+use common::peak_rss_mib;
 
 const HOSTS: usize = 100;
 
@@ -36,39 +38,16 @@ fn feed_body(items: usize) -> String {
     s
 }
 
-/// Serves `body` (ETag "v1") for any path on one listener; 304 when If-None-Match matches.
-async fn serve(listener: tokio::net::TcpListener, body: Arc<String>) {
-    while let Ok((mut sock, _)) = listener.accept().await {
-        let body = Arc::clone(&body);
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 8192];
-            let mut pending: Vec<u8> = Vec::new();
-            loop {
-                let end = loop {
-                    if let Some(p) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break p + 4;
-                    }
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => pending.extend_from_slice(&buf[..n]),
-                    }
-                };
-                let head = String::from_utf8_lossy(&pending[..end]).to_ascii_lowercase();
-                pending.drain(..end);
-                let response = if head.contains("if-none-match: \"v1\"") {
-                    "HTTP/1.1 304 Not Modified\r\netag: \"v1\"\r\ncontent-length: 0\r\n\r\n".to_string()
-                } else {
-                    format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/rss+xml\r\netag: \"v1\"\r\ncontent-length: {}\r\n\r\n{}",
-                        body.len(),
-                        body
-                    )
-                };
-                if sock.write_all(response.as_bytes()).await.is_err() {
-                    return;
-                }
-            }
-        });
+/// A response to any path: `body` with ETag "v1", or 304 when If-None-Match matches.
+fn respond(head: &str, body: &str) -> String {
+    if head.to_ascii_lowercase().contains("if-none-match: \"v1\"") {
+        "HTTP/1.1 304 Not Modified\r\netag: \"v1\"\r\ncontent-length: 0\r\n\r\n".to_string()
+    } else {
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/rss+xml\r\netag: \"v1\"\r\ncontent-length: {}\r\n\r\n{}",
+            body.len(),
+            body
+        )
     }
 }
 
@@ -79,39 +58,17 @@ struct Pass {
 }
 
 fn run_pass(bin: &str, config: &std::path::Path) -> Pass {
-    use nix::sys::resource::{UsageWho, getrusage};
-    let before = getrusage(UsageWho::RUSAGE_CHILDREN).ok();
+    let before = common::cpu(nix::sys::resource::UsageWho::RUSAGE_CHILDREN);
     let started = Instant::now();
     let out = std::process::Command::new(bin)
         .args(["--config", config.to_str().unwrap_or_default(), "run", "--once"])
         .env("FEEDSIEVE_LOG", "error")
         .output();
     let wall = started.elapsed();
-    let after = getrusage(UsageWho::RUSAGE_CHILDREN).ok();
-    let cpu = match (before, after) {
-        (Some(b), Some(a)) => {
-            let secs = |u: nix::sys::resource::Usage| {
-                let (us, sy) = (u.user_time(), u.system_time());
-                Duration::from_secs_f64(
-                    us.tv_sec() as f64
-                        + us.tv_usec() as f64 / 1e6
-                        + sy.tv_sec() as f64
-                        + sy.tv_usec() as f64 / 1e6,
-                )
-            };
-            secs(a).saturating_sub(secs(b))
-        }
-        _ => Duration::ZERO,
-    };
+    let cpu = common::cpu(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).saturating_sub(before);
     let summary =
         out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_else(|e| e.to_string());
     Pass { wall, cpu, summary }
-}
-
-fn peak_rss_mib() -> f64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    // ru_maxrss is in KiB on Linux: the largest child so far.
-    getrusage(UsageWho::RUSAGE_CHILDREN).map(|u| u.max_rss() as f64 / 1024.0).unwrap_or(0.0)
 }
 
 fn main() {
@@ -132,7 +89,8 @@ fn main() {
         };
         let Ok(local) = listener.local_addr() else { return };
         hosts.push(local);
-        rt.spawn(serve(listener, Arc::clone(&body)));
+        let body = Arc::clone(&body);
+        rt.spawn(common::serve_keep_alive(listener, Arc::new(move |head: &str| respond(head, &body))));
     }
     let Ok(dir) = tempfile::tempdir() else { return };
     let config = dir.path().join("farm.toml");

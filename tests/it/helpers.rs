@@ -97,13 +97,22 @@ impl TestEnv {
     }
 
     pub async fn export(&self, extra: &[&str]) -> Vec<Value> {
-        let mut args = vec!["export", "--format", "jsonl"];
+        let mut args = vec!["export"];
         args.extend_from_slice(extra);
-        let out = self.run(&args).await;
-        assert_eq!(out.status.code(), Some(0), "export failed: {}", String::from_utf8_lossy(&out.stderr));
+        self.jsonl(&args).await
+    }
+
+    /// Runs a command with `--format jsonl` (exit 0 asserted) and parses its output lines.
+    pub async fn jsonl(&self, args: &[&str]) -> Vec<Value> {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--format", "jsonl"]);
+        let out = self.run(&all).await;
+        assert_eq!(out.status.code(), Some(0), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout)
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("export line is not JSON ({e}): {l}")))
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: line is not JSON ({e}): {l}"))
+            })
             .collect()
     }
 

@@ -57,13 +57,7 @@ async fn searchable() -> TestEnv {
 async fn search(env: &TestEnv, args: &[&str]) -> Vec<Value> {
     let mut all = vec!["search"];
     all.extend_from_slice(args);
-    all.extend_from_slice(&["--format", "jsonl"]);
-    let out = env.run(&all).await;
-    assert_eq!(out.status.code(), Some(0), "search failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
+    env.jsonl(&all).await
 }
 
 fn titles(hits: &[Value]) -> Vec<String> {
