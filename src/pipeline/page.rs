@@ -17,6 +17,10 @@ use crate::model::{PageMeta, RawItem};
 
 /// Elements the extractor looks at, at most: a hostile page cannot make it walk forever.
 const MAX_ELEMENTS: usize = 200_000;
+/// Deepest element nesting the extractor is given. Real article pages nest a few dozen levels;
+/// a page nested thousands deep costs the extractor seconds per page (its scoring walks
+/// ancestors), so such a page is treated as having no readable article.
+const MAX_DEPTH: usize = 256;
 
 /// Whether `raw` needs its page fetched under the feed's `full_text` setting: `always` for any
 /// item with an http(s) link; `auto` when the feed's own body has fewer than `min_words` words.
@@ -107,7 +111,11 @@ pub struct Extracted {
 
 /// Extracts the main article of `html` (a page at `url`) and its metadata.
 pub fn extract(html: &str, url: &str) -> Extracted {
-    let meta = page_meta(html, url);
+    let doc = Html::parse_document(html);
+    let meta = meta_of(&doc, url);
+    if depth(&doc) > MAX_DEPTH {
+        return Extracted { html: None, meta };
+    }
     let cfg = dom_smoothie::Config {
         max_elements_to_parse: MAX_ELEMENTS,
         text_mode: dom_smoothie::TextMode::Formatted,
@@ -119,7 +127,7 @@ pub fn extract(html: &str, url: &str) -> Extracted {
     let body = match article {
         Ok(a) if word_count(&a.text_content) > 0 => {
             let mut body = a.content.to_string();
-            recover_notices(html, &a.text_content, &mut body);
+            recover_notices(&doc, &a.text_content, &mut body);
             Some(body)
         }
         Ok(_) | Err(_) => None,
@@ -127,14 +135,38 @@ pub fn extract(html: &str, url: &str) -> Extracted {
     Extracted { html: body, meta }
 }
 
+/// The deepest element nesting of `doc`.
+fn depth(doc: &Html) -> usize {
+    let (mut now, mut max) = (0usize, 0usize);
+    for edge in doc.tree.root().traverse() {
+        match edge {
+            ego_tree::iter::Edge::Open(_) => {
+                now += 1;
+                max = max.max(now);
+            }
+            ego_tree::iter::Edge::Close(_) => now = now.saturating_sub(1),
+        }
+    }
+    max
+}
+
 /// Appends to `body` every notice line of the page that the extracted text lacks.
-fn recover_notices(page: &str, extracted_text: &str, body: &mut String) {
-    let doc = Html::parse_document(page);
+fn recover_notices(doc: &Html, extracted_text: &str, body: &mut String) {
     let Ok(sel) = Selector::parse("p, div, span, em, i, small, aside, footer, section, li") else { return };
     let have = fold_space(extracted_text);
     let mut added: Vec<String> = Vec::new();
     for el in doc.select(&sel) {
-        let text = fold_space(&el.text().collect::<Vec<_>>().join(" "));
+        // Notices are short: stop reading an element's text past 600 bytes (a deep page would
+        // otherwise be read once per enclosing element).
+        let mut raw = String::new();
+        for piece in el.text() {
+            raw.push_str(piece);
+            raw.push(' ');
+            if raw.len() > 1200 {
+                break;
+            }
+        }
+        let text = fold_space(&raw);
         if text.is_empty() || text.len() > 600 {
             continue;
         }
@@ -162,7 +194,10 @@ fn html_escape(s: &str) -> String {
 
 /// What the page says about itself.
 pub fn page_meta(html: &str, url: &str) -> PageMeta {
-    let doc = Html::parse_document(html);
+    meta_of(&Html::parse_document(html), url)
+}
+
+fn meta_of(doc: &Html, url: &str) -> PageMeta {
     let base = url::Url::parse(url).ok();
     let absolute = |href: &str| -> Option<String> {
         let href = href.trim();
@@ -328,6 +363,33 @@ mod tests {
         assert!(wants_page(FullText::Always, &raw, 50));
         raw.link = Some("file:///etc/passwd".into());
         assert!(!wants_page(FullText::Always, &raw, 50));
+    }
+
+    #[test]
+    fn a_notice_after_the_article_is_recovered() {
+        let para = "<p>The regional council approved the budget for the new tram line on Monday after a long debate \
+                    about costs, routes and the timetable for the works along the river.</p>";
+        let page = format!(
+            "<html><body><nav><a href=/>Home</a></nav><div class=article>{}</div>\
+             <p class=footnote><em>(This story has not been edited by Daily staff and is auto-generated from a \
+             syndicated feed.)</em></p><footer>(c) Daily</footer></body></html>",
+            para.repeat(6)
+        );
+        let ex = extract(&page, "https://daily.example/a");
+        let html = ex.html.expect("an article");
+        assert!(html.contains("auto-generated from a syndicated feed"), "{html}");
+        assert_eq!(html.matches("auto-generated").count(), 1, "{html}");
+    }
+
+    #[test]
+    fn a_deeply_nested_page_is_not_extracted() {
+        let deep = format!(
+            "<html><head><link rel=canonical href=\"/a\"></head><body>{}<p>text</p></body></html>",
+            "<div>".repeat(5000)
+        );
+        let ex = extract(&deep, "https://x.example/story");
+        assert_eq!(ex.html, None);
+        assert_eq!(ex.meta.canonical.as_deref(), Some("https://x.example/a"));
     }
 
     #[test]
