@@ -93,6 +93,15 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
         None => raw.content.as_deref().or(raw.summary.as_deref()).unwrap_or_default(),
     };
     // One parse serves both the text and the sanitized HTML.
+    // A body nested thousands of elements deep (hostile: the HTML parser's cost grows with the
+    // square of the depth) is read as text with its tags stripped.
+    let stripped;
+    let body = if nesting_exceeds(body, MAX_NESTING) {
+        stripped = strip_tags_plain(body);
+        stripped.as_str()
+    } else {
+        body
+    };
     let mut doc = looks_like_html(body).then(|| Html::parse_fragment(body));
     let blocks = match &doc {
         Some(doc) => html_blocks(doc),
@@ -289,6 +298,70 @@ fn trusted_date(
         Some(now) if date > now.0 + chrono::Duration::days(1) => None,
         _ => Some(Timestamp(date)),
     }
+}
+
+/// Element nesting beyond which a body is not parsed as HTML. Real bodies nest a few dozen
+/// levels; browsers stop nesting at 512.
+pub const MAX_NESTING: usize = 512;
+
+/// Whether `html` opens more than `limit` elements without closing them, counted from its tags
+/// alone (no parse): void elements, self-closing tags and elements whose end tag is optional
+/// (`p`, `li`, table cells …) do not count.
+pub fn nesting_exceeds(html: &str, limit: usize) -> bool {
+    const UNCOUNTED: &[&str] = &[
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+        "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "tbody", "thead", "tfoot",
+        "colgroup", "rb", "rt", "rp", "optgroup", "caption",
+    ];
+    let bytes = html.as_bytes();
+    if bytes.len() < limit * 3 {
+        return false;
+    }
+    let mut depth = 0usize;
+    for i in memchr::memchr_iter(b'<', bytes) {
+        let rest = &bytes[i + 1..];
+        let (closing, name_at) = if rest.first() == Some(&b'/') { (true, 1) } else { (false, 0) };
+        let name: Vec<u8> = rest[name_at..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .take(16)
+            .map(u8::to_ascii_lowercase)
+            .collect();
+        if name.is_empty() || UNCOUNTED.iter().any(|u| u.as_bytes() == name.as_slice()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else {
+            let end = memchr::memchr(b'>', rest).unwrap_or(rest.len());
+            if rest[..end].ends_with(b"/") {
+                continue;
+            }
+            depth += 1;
+            if depth > limit {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// `html` with every tag removed (no parse), for bodies too deep to parse.
+fn strip_tags_plain(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut in_tag = false;
+    for c in html.chars() {
+        match (in_tag, c) {
+            (false, '<') => {
+                in_tag = true;
+                out.push(' ');
+            }
+            (true, '>') => in_tag = false,
+            (false, c) => out.push(c),
+            (true, _) => {}
+        }
+    }
+    out
 }
 
 /// True when the string has at least one tag or entity worth parsing as HTML.
@@ -744,6 +817,17 @@ mod tests {
             sources: vec![],
             page: None,
         }
+    }
+
+    #[test]
+    fn a_hostile_deeply_nested_body_is_read_as_text() {
+        let deep = format!("{}<p>The text &amp; more</p>{}", "<div>".repeat(20_000), "</div>".repeat(10));
+        assert!(nesting_exceeds(&deep, MAX_NESTING));
+        let c = clean(&item(&deep), &settings()).item;
+        assert!(c.text.contains("The text"), "{}", c.text);
+        // Real bodies never trip it: unclosed paragraphs and list items, void elements.
+        let real = "<div><ul><li>a<li>b</ul>".to_string() + &"<p>para<br><img src=x>".repeat(2000) + "</div>";
+        assert!(!nesting_exceeds(&real, MAX_NESTING));
     }
 
     #[test]

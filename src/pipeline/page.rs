@@ -111,6 +111,10 @@ pub struct Extracted {
 
 /// Extracts the main article of `html` (a page at `url`) and its metadata.
 pub fn extract(html: &str, url: &str) -> Extracted {
+    // Parsing a page nested thousands deep costs seconds (quadratic in the depth): not read.
+    if crate::pipeline::clean::nesting_exceeds(html, crate::pipeline::clean::MAX_NESTING) {
+        return Extracted::default();
+    }
     let doc = Html::parse_document(html);
     let meta = meta_of(&doc, url);
     if depth(&doc) > MAX_DEPTH {
@@ -386,6 +390,13 @@ mod tests {
         let deep = format!(
             "<html><head><link rel=canonical href=\"/a\"></head><body>{}<p>text</p></body></html>",
             "<div>".repeat(5000)
+        );
+        let ex = extract(&deep, "https://x.example/story");
+        assert_eq!(ex.html, None);
+        // Between the tag count's limit and the extractor's, the metadata is still read.
+        let deep = format!(
+            "<html><head><link rel=canonical href=\"/a\"></head><body>{}<p>text</p></body></html>",
+            "<div>".repeat(300)
         );
         let ex = extract(&deep, "https://x.example/story");
         assert_eq!(ex.html, None);
