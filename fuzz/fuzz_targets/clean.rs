@@ -27,7 +27,12 @@ fuzz_target!(|data: &[u8]| {
     // The same bytes as an article page.
     let ex = feedsieve::pipeline::page::extract(&html, "https://fuzz.example/a");
     let with_page = RawItem {
-        page: Some(Page { url: "https://fuzz.example/a".into(), html: ex.html, meta: ex.meta, ..Page::default() }),
+        page: Some(Page {
+            url: "https://fuzz.example/a".into(),
+            html: ex.html,
+            meta: ex.meta,
+            ..Page::default()
+        }),
         ..raw
     };
     let _ = feedsieve::pipeline::clean::clean(&with_page, &settings);
