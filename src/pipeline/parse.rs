@@ -275,7 +275,7 @@ fn feed_rs(bytes: &[u8]) -> Result<feed_rs::model::Feed, ParseError> {
 /// the items were read from.
 fn read_xml(text: &str) -> Result<(Doc, Option<DocExtras>), ParseError> {
     let repaired = normalize::repair_references(text);
-    let repaired = match normalize::strip_late_declarations(&repaired) {
+    let repaired = match normalize::strip_declarations(&repaired) {
         std::borrow::Cow::Borrowed(_) => repaired,
         std::borrow::Cow::Owned(stripped) => std::borrow::Cow::Owned(stripped),
     };

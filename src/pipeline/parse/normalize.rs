@@ -42,13 +42,12 @@ pub struct Normalized {
     pub items_seen: usize,
 }
 
-/// Removes XML declarations after the start of the document (`<?xml version=… encoding=…?>` in
-/// the middle: concatenated documents). They are not well-formed there, and one that names an
-/// encoding makes quick-xml panic inside feed-rs. Declarations inside CDATA or comments are text
-/// and stay. A no-op (borrowing) for the common document.
-pub fn strip_late_declarations(text: &str) -> std::borrow::Cow<'_, str> {
+/// Removes every XML declaration (`<?xml version=… encoding=…?>`). The text is UTF-8 already
+/// (see `decode`), so a declaration says nothing feed-rs needs; and one that names an encoding
+/// in the middle of a document (concatenated documents) or after a long malformed prefix makes
+/// quick-xml panic inside feed-rs. Declarations inside CDATA or comments are text and stay.
+pub fn strip_declarations(text: &str) -> std::borrow::Cow<'_, str> {
     let late: Vec<usize> = memchr::memmem::find_iter(text.as_bytes(), b"<?xml")
-        .filter(|&i| i > 0)
         .filter(|&i| text.as_bytes().get(i + 5).is_some_and(|c| c.is_ascii_whitespace() || *c == b'?'))
         .collect();
     if late.is_empty() {
@@ -671,19 +670,16 @@ fn atom_type(
 mod tests {
 
     #[test]
-    fn late_xml_declarations_go_but_not_inside_cdata() {
+    fn xml_declarations_go_but_not_inside_cdata() {
         let doc = "<?xml version=\"1.0\"?><rss><item><description><![CDATA[<?xml version=\"1.0\"?>]]>\
                    </description></item><?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><item/></rss>";
-        let out = strip_late_declarations(doc);
-        assert_eq!(out.matches("<?xml").count(), 2, "{out}");
+        let out = strip_declarations(doc);
+        assert_eq!(out.matches("<?xml").count(), 1, "the one inside CDATA stays: {out}");
         assert!(!out.contains("ISO-8859-1"), "{out}");
-        assert!(out.starts_with("<?xml version=\"1.0\"?><rss>"));
+        assert!(out.starts_with("<rss>"), "{out}");
+        assert_eq!(strip_declarations("<?xml version=\"1.0\"?><rss/>"), "<rss/>");
         assert!(matches!(
-            strip_late_declarations("<?xml version=\"1.0\"?><rss/>"),
-            std::borrow::Cow::Borrowed(_)
-        ));
-        assert!(matches!(
-            strip_late_declarations("<rss><?xml-stylesheet href=\"a\"?></rss>"),
+            strip_declarations("<rss><?xml-stylesheet href=\"a\"?></rss>"),
             std::borrow::Cow::Borrowed(_)
         ));
     }
