@@ -77,8 +77,29 @@ const WORDS: &[&str] = &[
     "water",
 ];
 
+/// A news-sized vocabulary: the topic words above plus 6,000 made-up words, drawn with a
+/// Zipf-like skew (a few words are everywhere, most are rare), so that unrelated stories share
+/// common words but not whole phrases, as real ones do.
+fn vocabulary() -> Vec<String> {
+    let mut rng = fastrand::Rng::with_seed(SEED ^ 0x5eed);
+    let syll =
+        ["ka", "ro", "mi", "te", "sa", "lo", "ne", "vi", "du", "pa", "ri", "go", "le", "tha", "mon", "est"];
+    let mut words: Vec<String> = WORDS.iter().map(|w| (*w).to_string()).collect();
+    words
+        .extend((0..6000).map(|i| (0..2 + i % 3).map(|_| syll[rng.usize(..syll.len())]).collect::<String>()));
+    words
+}
+
+static VOCAB: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(vocabulary);
+
 fn sentence(rng: &mut fastrand::Rng, n: usize) -> String {
-    let mut s: Vec<&str> = (0..n).map(|_| WORDS[rng.usize(..WORDS.len())]).collect();
+    let vocab = &*VOCAB;
+    let mut s: Vec<&str> = (0..n)
+        .map(|_| {
+            let u = rng.f64();
+            vocab[((u * u * u) * vocab.len() as f64) as usize].as_str()
+        })
+        .collect();
     s.insert(1, "said the");
     s.insert(4, "on Tuesday, while the");
     let mut out = s.join(" ");
