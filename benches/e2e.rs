@@ -9,7 +9,6 @@
 //! Run: `cargo bench --bench e2e` (sizes `E2E_SIZES=500x40,2000x50`, the default).
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -330,20 +329,8 @@ fn main() {
             servers.push(rt.spawn(common::serve_keep_alive(listener, respond)));
         }
         let Ok(dir) = tempfile::tempdir() else { return };
-        let config = dir.path().join("e2e.toml");
-        let Ok(mut f) = std::fs::File::create(&config) else { return };
-        let _ = writeln!(
-            f,
-            "[database]\npath = \"e2e.db\"\n[fetch]\nallow_private = true\nper_host_interval = \"0s\"\n"
-        );
-        for i in 0..feeds {
-            let _ = writeln!(
-                f,
-                "[[feeds]]\nurl = \"http://{}/feed/{i}\"\nname = \"site {i}\"\n",
-                hosts[i % HOSTS]
-            );
-        }
-        drop(f);
+        let urls = (0..feeds).map(|i| format!("http://{}/feed/{i}", hosts[i % HOSTS]));
+        let Some(config) = common::write_config(dir.path(), "e2e.db", urls) else { return };
 
         let cpu0 = cpu(nix::sys::resource::UsageWho::RUSAGE_CHILDREN);
         let started = Instant::now();

@@ -7,7 +7,6 @@
 //! The bench config sets `per_host_interval = "0s"` (so that 100 feeds per host are not spaced a
 //! second apart) and `allow_private = true`; every other setting is the default.
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -93,17 +92,8 @@ fn main() {
         rt.spawn(common::serve_keep_alive(listener, Arc::new(move |head: &str| respond(head, &body))));
     }
     let Ok(dir) = tempfile::tempdir() else { return };
-    let config = dir.path().join("farm.toml");
-    let Ok(mut f) = std::fs::File::create(&config) else { return };
-    let _ = writeln!(
-        f,
-        "[database]\npath = \"farm.db\"\n[fetch]\nallow_private = true\nper_host_interval = \"0s\"\n"
-    );
-    for i in 0..feeds {
-        let host = hosts[i % hosts.len()];
-        let _ = writeln!(f, "[[feeds]]\nurl = \"http://{host}/feed/{i}.xml\"\nname = \"farm {i}\"\n");
-    }
-    drop(f);
+    let urls = (0..feeds).map(|i| format!("http://{}/feed/{i}.xml", hosts[i % hosts.len()]));
+    let Some(config) = common::write_config(dir.path(), "farm.db", urls) else { return };
 
     println!("fetch_farm: {feeds} feeds x 50 items on {HOSTS} loopback hosts, body {} bytes", body.len());
     let fresh = run_pass(bin, &config);

@@ -55,3 +55,20 @@ pub fn peak_rss_mib() -> f64 {
         .map(|u| u.max_rss() as f64 / 1024.0)
         .unwrap_or(0.0)
 }
+
+/// Writes a bench config in `dir`: database `db`, loopback allowed, no per-host spacing (many
+/// feeds share a host), every other setting the default; one feed per url. Returns its path.
+pub fn write_config(
+    dir: &std::path::Path,
+    db: &str,
+    urls: impl Iterator<Item = String>,
+) -> Option<std::path::PathBuf> {
+    use std::fmt::Write as _;
+    let mut text =
+        format!("[database]\npath = \"{db}\"\n[fetch]\nallow_private = true\nper_host_interval = \"0s\"\n\n");
+    for (i, url) in urls.enumerate() {
+        let _ = writeln!(text, "[[feeds]]\nurl = \"{url}\"\nname = \"feed {i}\"\n");
+    }
+    let path = dir.join("bench.toml");
+    std::fs::write(&path, text).ok().map(|()| path)
+}
