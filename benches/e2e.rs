@@ -332,17 +332,7 @@ fn main() {
         let urls = (0..feeds).map(|i| format!("http://{}/feed/{i}", hosts[i % HOSTS]));
         let Some(config) = common::write_config(dir.path(), "e2e.db", urls) else { return };
 
-        let cpu0 = cpu(nix::sys::resource::UsageWho::RUSAGE_CHILDREN);
-        let started = Instant::now();
-        let out = std::process::Command::new(bin)
-            .args(["--config", config.to_str().unwrap_or_default(), "run", "--once"])
-            .env("FEEDSIEVE_LOG", "error")
-            .output();
-        let wall = started.elapsed();
-        let pipeline_cpu = cpu(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).saturating_sub(cpu0);
-        let summary = out
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_else(|e| e.to_string());
+        let common::Pass { wall, cpu: pipeline_cpu, summary } = common::run_pass(bin, &config);
         let total = feeds * items;
         let db = dir.path().join("e2e.db");
         println!(

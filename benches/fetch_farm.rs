@@ -8,7 +8,6 @@
 //! second apart) and `allow_private = true`; every other setting is the default.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 mod common;
 
@@ -50,26 +49,6 @@ fn respond(head: &str, body: &str) -> String {
     }
 }
 
-struct Pass {
-    wall: Duration,
-    cpu: Duration,
-    summary: String,
-}
-
-fn run_pass(bin: &str, config: &std::path::Path) -> Pass {
-    let before = common::cpu(nix::sys::resource::UsageWho::RUSAGE_CHILDREN);
-    let started = Instant::now();
-    let out = std::process::Command::new(bin)
-        .args(["--config", config.to_str().unwrap_or_default(), "run", "--once"])
-        .env("FEEDSIEVE_LOG", "error")
-        .output();
-    let wall = started.elapsed();
-    let cpu = common::cpu(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).saturating_sub(before);
-    let summary =
-        out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_else(|e| e.to_string());
-    Pass { wall, cpu, summary }
-}
-
 fn main() {
     let feeds: usize = std::env::var("FARM_FEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let bin = env!("CARGO_BIN_EXE_feedsieve");
@@ -96,7 +75,7 @@ fn main() {
     let Some(config) = common::write_config(dir.path(), "farm.db", urls) else { return };
 
     println!("fetch_farm: {feeds} feeds x 50 items on {HOSTS} loopback hosts, body {} bytes", body.len());
-    let fresh = run_pass(bin, &config);
+    let fresh = common::run_pass(bin, &config);
     let rss_fresh = peak_rss_mib();
     println!(
         "  fresh pass: {:.1} s wall, {:.1} s CPU, {:.0} feeds/s, {:.0} items/s, peak RSS {:.0} MiB\n    {}",
@@ -107,7 +86,7 @@ fn main() {
         rss_fresh,
         fresh.summary
     );
-    let not_modified = run_pass(bin, &config);
+    let not_modified = common::run_pass(bin, &config);
     println!(
         "  304 pass:   {:.1} s wall, {:.1} s CPU, {:.0} feeds/s, peak RSS (max of both passes) {:.0} MiB\n    {}",
         not_modified.wall.as_secs_f64(),

@@ -4,7 +4,7 @@
 #![allow(dead_code, reason = "each bench uses part of this module")]
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -71,4 +71,26 @@ pub fn write_config(
     }
     let path = dir.join("bench.toml");
     std::fs::write(&path, text).ok().map(|()| path)
+}
+
+/// One `feedsieve run --once`: wall time, CPU seconds and its summary line.
+pub struct Pass {
+    pub wall: Duration,
+    pub cpu: Duration,
+    pub summary: String,
+}
+
+/// Runs `bin run --once` on `config` and measures it.
+pub fn run_pass(bin: &str, config: &std::path::Path) -> Pass {
+    let before = cpu(nix::sys::resource::UsageWho::RUSAGE_CHILDREN);
+    let started = Instant::now();
+    let out = std::process::Command::new(bin)
+        .args(["--config", config.to_str().unwrap_or_default(), "run", "--once"])
+        .env("FEEDSIEVE_LOG", "error")
+        .output();
+    let wall = started.elapsed();
+    let cpu = cpu(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).saturating_sub(before);
+    let summary =
+        out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_else(|e| e.to_string());
+    Pass { wall, cpu, summary }
 }
