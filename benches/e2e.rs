@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{cpu, peak_rss_mib};
+use common::cpu;
 
 const HOSTS: usize = 50;
 const SEED: u64 = 9;
@@ -272,6 +272,7 @@ async fn floor(farm: &[(String, String, &'static str)], db: &std::path::Path) ->
 }
 
 fn main() {
+    common::measure_if_asked();
     let sizes = std::env::var("E2E_SIZES").unwrap_or_else(|_| "500x40,2000x50".into());
     let bin = env!("CARGO_BIN_EXE_feedsieve");
     let Ok(rt) = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() else {
@@ -332,7 +333,7 @@ fn main() {
         let urls = (0..feeds).map(|i| format!("http://{}/feed/{i}", hosts[i % HOSTS]));
         let Some(config) = common::write_config(dir.path(), "e2e.db", urls) else { return };
 
-        let common::Pass { wall, cpu: pipeline_cpu, summary } = common::run_pass(bin, &config);
+        let common::Pass { wall, cpu: pipeline_cpu, peak_rss_mib, summary } = common::run_pass(bin, &config);
         let total = feeds * items;
         let db = dir.path().join("e2e.db");
         println!(
@@ -341,7 +342,7 @@ fn main() {
             wall.as_secs_f64(),
             pipeline_cpu.as_secs_f64(),
             total as f64 / wall.as_secs_f64(),
-            peak_rss_mib(),
+            peak_rss_mib,
             file_mib(&db),
         );
         let floor_db = dir.path().join("floor.db");

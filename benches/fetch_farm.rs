@@ -11,8 +11,6 @@ use std::sync::Arc;
 
 mod common;
 
-use common::peak_rss_mib;
-
 const HOSTS: usize = 100;
 
 fn feed_body(items: usize) -> String {
@@ -50,6 +48,7 @@ fn respond(head: &str, body: &str) -> String {
 }
 
 fn main() {
+    common::measure_if_asked();
     let feeds: usize = std::env::var("FARM_FEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let bin = env!("CARGO_BIN_EXE_feedsieve");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build();
@@ -76,23 +75,22 @@ fn main() {
 
     println!("fetch_farm: {feeds} feeds x 50 items on {HOSTS} loopback hosts, body {} bytes", body.len());
     let fresh = common::run_pass(bin, &config);
-    let rss_fresh = peak_rss_mib();
     println!(
         "  fresh pass: {:.1} s wall, {:.1} s CPU, {:.0} feeds/s, {:.0} items/s, peak RSS {:.0} MiB\n    {}",
         fresh.wall.as_secs_f64(),
         fresh.cpu.as_secs_f64(),
         feeds as f64 / fresh.wall.as_secs_f64(),
         (feeds * 50) as f64 / fresh.wall.as_secs_f64(),
-        rss_fresh,
+        fresh.peak_rss_mib,
         fresh.summary
     );
     let not_modified = common::run_pass(bin, &config);
     println!(
-        "  304 pass:   {:.1} s wall, {:.1} s CPU, {:.0} feeds/s, peak RSS (max of both passes) {:.0} MiB\n    {}",
+        "  304 pass:   {:.1} s wall, {:.1} s CPU, {:.0} feeds/s, peak RSS {:.0} MiB\n    {}",
         not_modified.wall.as_secs_f64(),
         not_modified.cpu.as_secs_f64(),
         feeds as f64 / not_modified.wall.as_secs_f64(),
-        peak_rss_mib(),
+        not_modified.peak_rss_mib,
         not_modified.summary
     );
     let db = dir.path().join("farm.db");
