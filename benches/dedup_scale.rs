@@ -87,7 +87,7 @@ async fn write(
     let batch = FeedBatch {
         feed_id,
         fetched_at: now,
-        feed,
+        feed: feed.clone(),
         body_hash: String::new(),
         bytes: 0,
         adaptive: None,

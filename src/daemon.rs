@@ -320,7 +320,7 @@ async fn store_success(
             let batch = FeedBatch {
                 feed_id: row.id,
                 fetched_at: started,
-                feed: &parsed,
+                feed: parsed,
                 body_hash: ContentHash::of(&body.bytes).0,
                 bytes: body.bytes.len(),
                 adaptive,

@@ -16,6 +16,26 @@ const MIN_SHARED_BANDS: usize = 2;
 /// Fingerprint features shared with an earlier article before it is a translation candidate.
 const MIN_SHARED: usize = 3;
 
+/// The weeks from `?4` to `?5` that hold rows of `$table`, as the CTE `w(value)`: one index seek
+/// per such week (a loose index scan), so a lookup seeks no week the table has nothing for (a
+/// young store, a window reaching before the first article, a burst of old items).
+macro_rules! weeks_with_rows {
+    ($table:literal) => {
+        concat!(
+            "WITH RECURSIVE w(value) AS (
+                 SELECT (SELECT min(story_week) FROM ",
+            $table,
+            " WHERE story_week >= ?4)
+                 UNION ALL
+                 SELECT (SELECT min(story_week) FROM ",
+            $table,
+            " WHERE story_week > w.value)
+                 FROM w WHERE w.value < ?5
+             ) "
+        )
+    };
+}
+
 /// A new or changed article of the batch, with its raw-item id.
 pub(super) struct Keyed<'a> {
     pub id: i64,
@@ -105,10 +125,14 @@ pub(super) async fn link(
             .collect();
         by_band = latest_ids_per_value(
             tx,
-            "SELECT j.value, (SELECT group_concat(article_id) FROM (SELECT article_id FROM dedup_bands
-                 WHERE story_week = w.value AND band_key = j.value AND story_day BETWEEN ?2 AND ?3
-                 ORDER BY story_day DESC LIMIT 8))
-             FROM json_each(?1) j, json_each(?4) w",
+            concat!(
+                weeks_with_rows!("dedup_bands"),
+                "SELECT value, ids FROM (SELECT j.value, (SELECT group_concat(article_id) FROM (
+                     SELECT article_id FROM dedup_bands
+                     WHERE story_week = w.value AND band_key = j.value AND story_day BETWEEN ?2 AND ?3
+                     ORDER BY story_day DESC LIMIT 8)) AS ids
+                 FROM w, json_each(?1) j) WHERE ids IS NOT NULL"
+            ),
             &keys,
             (lo, hi),
             &own,
@@ -130,10 +154,14 @@ pub(super) async fn link(
             .collect();
         by_feature = latest_ids_per_value(
             tx,
-            "SELECT j.value, (SELECT group_concat(article_id) FROM (SELECT article_id FROM dedup_features
-                 WHERE story_week = w.value AND feature = j.value AND story_day BETWEEN ?2 AND ?3
-                 ORDER BY story_day DESC LIMIT 24))
-             FROM json_each(?1) j, json_each(?4) w",
+            concat!(
+                weeks_with_rows!("dedup_features"),
+                "SELECT value, ids FROM (SELECT j.value, (SELECT group_concat(article_id) FROM (
+                     SELECT article_id FROM dedup_features
+                     WHERE story_week = w.value AND feature = j.value AND story_day BETWEEN ?2 AND ?3
+                     ORDER BY story_day DESC LIMIT 24)) AS ids
+                 FROM w, json_each(?1) j) WHERE ids IS NOT NULL"
+            ),
             &keys,
             (tlo, thi),
             &own,
@@ -237,9 +265,9 @@ async fn latest_per_key(
         .collect())
 }
 
-/// `value -> ids` from a query over `json_each(?1)` of `values` and `json_each(?4)` of the weeks
-/// of the day range `?2`..`?3`, that returns (value, comma-separated ids or NULL) per value and
-/// week.
+/// `value -> ids` from a query over `json_each(?1)` of `values` and the weeks `w` (see
+/// [`weeks_with_rows`]) of the day range `?2`..`?3`, that returns (value, comma-separated ids or
+/// NULL) per value and week.
 async fn latest_ids_per_value(
     tx: &mut Transaction<'static, Sqlite>,
     sql: &'static str,
@@ -253,9 +281,15 @@ async fn latest_ids_per_value(
     }
     let unique: Vec<i64> = values.iter().copied().collect::<HashSet<_>>().into_iter().collect();
     let json = serde_json::to_string(&unique).unwrap_or_else(|_| "[]".into());
-    let weeks: Vec<i64> = (week_of(lo)..=week_of(hi)).collect();
-    let weeks = serde_json::to_string(&weeks).unwrap_or_else(|_| "[]".into());
-    for row in sqlx::query(sql).bind(json).bind(lo).bind(hi).bind(weeks).fetch_all(&mut **tx).await? {
+    let rows = sqlx::query(sql)
+        .bind(json)
+        .bind(lo)
+        .bind(hi)
+        .bind(week_of(lo))
+        .bind(week_of(hi))
+        .fetch_all(&mut **tx)
+        .await?;
+    for row in rows {
         let Some(ids) = row.get::<Option<String>, _>(1) else { continue };
         let found = out.entry(row.get(0)).or_default();
         found.extend(ids.split(',').filter_map(|i| i.parse::<i64>().ok()).filter(|i| !own.contains(i)));

@@ -785,9 +785,34 @@ pub fn detect_language(text: &str) -> Option<String> {
         Some((end, _)) => &text[..end],
         None => text,
     };
-    let info = whatlang::detect(sample).filter(whatlang::Info::is_reliable)?;
-    isolang::Language::from_639_3(info.lang().code()).and_then(|l| l.to_639_1()).map(str::to_owned)
+    // Detection is a pure function of the sample and costs ~100 µs however short the text (a
+    // trigram table per candidate language): remember recent answers, so that the copies of a
+    // syndicated story, which reach us from dozens of feeds, pay for it once.
+    let key = xxhash_rust::xxh3::xxh3_64(sample.as_bytes());
+    if let Some(known) = LANGUAGES.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return known;
+    }
+    let lang = whatlang::detect(sample)
+        .filter(whatlang::Info::is_reliable)
+        .and_then(|info| isolang::Language::from_639_3(info.lang().code()))
+        .and_then(|l| l.to_639_1())
+        .map(str::to_owned);
+    if let Ok(mut known) = LANGUAGES.lock() {
+        if known.len() >= LANGUAGE_MEMORY {
+            known.clear();
+        }
+        known.insert(key, lang.clone());
+    }
+    lang
 }
+
+/// Samples whose language [`detect_language`] remembers (a few hundred KiB at most).
+const LANGUAGE_MEMORY: usize = 8192;
+
+/// xxh3-64 of a detection sample -> its language. Emptied when full: the copies of a story
+/// arrive within minutes of each other, so recent answers are the ones that hit.
+static LANGUAGES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<u64, Option<String>>>> =
+    std::sync::LazyLock::new(Default::default);
 
 /// `en-US` / `EN` / `id_ID` to `en` / `en` / `id`; `None` for anything that is not a 639-1 code.
 pub fn iso639_1(tag: &str) -> Option<String> {

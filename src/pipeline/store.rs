@@ -40,7 +40,7 @@ pub fn changed_items(items: Vec<RawItem>, known: &HashMap<String, String>) -> Ch
 }
 
 /// Persists one feed's batch atomically and returns what happened to its items.
-pub async fn store(db: &Store, batch: FeedBatch<'_>) -> Result<ItemCounts, StoreError> {
+pub async fn store(db: &Store, batch: FeedBatch) -> Result<ItemCounts, StoreError> {
     db.write_batch(batch).await
 }
 

@@ -12,6 +12,7 @@
 //! - `extraction`: extraction quality on labelled article pages (printed).
 //! - `full_text`: article pages fetched, extracted and stored for summary-only feeds.
 //! - `service`: sd_notify on a real socket, SIGHUP reload, `/healthz` and `/metrics`.
+//! - `store`: the store's group commit, through the library.
 
 #![allow(
     clippy::expect_used,
@@ -38,4 +39,5 @@ mod service;
 mod full_text;
 mod extraction;
 mod fuzz_regressions;
+mod store;
 mod crash;
