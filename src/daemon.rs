@@ -680,6 +680,20 @@ pub async fn run_once(ctx: &Context) -> Result<PassSummary, StoreError> {
     let rows = ctx.store.sync_feeds(&ctx.config.feeds).await?;
     let limit = Arc::new(Semaphore::new(ctx.config.fetch.concurrency));
     let mut tasks = JoinSet::new();
+    let mut summary = PassSummary::default();
+    let mut deferred = Vec::new();
+    let mut tally = |joined: Result<(i64, Polled), tokio::task::JoinError>| match joined {
+        Ok((feed_id, polled)) => {
+            if polled.deferred {
+                deferred.push(feed_id);
+            }
+            summary.add(&polled.outcome);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "feed task failed");
+            summary.feeds_failed += 1;
+        }
+    };
     for feed in ctx.config.enabled_feeds() {
         // A retired feed (410 Gone) is not polled; its data stays.
         let Some(row) = rows.get(&feed.url).filter(|r| r.retired_at.is_none()).cloned() else { continue };
@@ -690,27 +704,19 @@ pub async fn run_once(ctx: &Context) -> Result<PassSummary, StoreError> {
             permit = Arc::clone(&limit).acquire_owned() => permit.ok(),
             () = ctx.cancel.cancelled() => break,
         };
+        // Collect the finished ones as we go: a finished task keeps its whole future's memory
+        // (several KiB) until it is joined, which over 10,000 feeds was 55 MiB.
+        while let Some(joined) = tasks.try_join_next() {
+            tally(joined);
+        }
         let (ctx, feed) = (ctx.clone(), feed.clone());
         tasks.spawn(async move {
             let _permit = permit;
             (row.id, poll_feed(&ctx, &feed, &row).await)
         });
     }
-    let mut summary = PassSummary::default();
-    let mut deferred = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((feed_id, polled)) => {
-                if polled.deferred {
-                    deferred.push(feed_id);
-                }
-                summary.add(&polled.outcome);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "feed task failed");
-                summary.feeds_failed += 1;
-            }
-        }
+        tally(joined);
     }
     // Failures deferred while nothing had succeeded yet count after all if something did.
     if !deferred.is_empty() && summary.feeds_ok > 0 {
