@@ -16,11 +16,14 @@ const MIN_SHARED_BANDS: usize = 2;
 /// Fingerprint features shared with an earlier article before it is a translation candidate.
 const MIN_SHARED: usize = 3;
 
-/// The weeks from `?4` to `?5` that hold rows of `$table`, as the CTE `w(value)`: one index seek
-/// per such week (a loose index scan), so a lookup seeks no week the table has nothing for (a
-/// young store, a window reaching before the first article, a burst of old items).
-macro_rules! weeks_with_rows {
-    ($table:literal) => {
+/// The query behind [`latest_ids_per_value`] for `$table` keyed by `$column`: per value of
+/// `json_each(?1)` and per week from `?4` to `?5` that holds rows of the table, the latest
+/// `$limit` article ids with a story day in `?2..=?3`, comma-separated; only values with hits
+/// come back. The weeks are found by a loose index scan (one seek per week that has rows), so a
+/// lookup seeks no week the table has nothing for (a young store, a window reaching before the
+/// first article, a burst of old items).
+macro_rules! latest_in_window {
+    ($table:literal, $column:literal, $limit:literal) => {
         concat!(
             "WITH RECURSIVE w(value) AS (
                  SELECT (SELECT min(story_week) FROM ",
@@ -31,7 +34,18 @@ macro_rules! weeks_with_rows {
             $table,
             " WHERE story_week > w.value)
                  FROM w WHERE w.value < ?5
-             ) "
+             )
+             SELECT value, ids FROM (SELECT j.value, (SELECT group_concat(article_id) FROM (
+                 SELECT article_id FROM ",
+            $table,
+            "
+                 WHERE story_week = w.value AND ",
+            $column,
+            " = j.value AND story_day BETWEEN ?2 AND ?3
+                 ORDER BY story_day DESC LIMIT ",
+            $limit,
+            ")) AS ids
+             FROM w, json_each(?1) j) WHERE ids IS NOT NULL"
         )
     };
 }
@@ -125,14 +139,7 @@ pub(super) async fn link(
             .collect();
         by_band = latest_ids_per_value(
             tx,
-            concat!(
-                weeks_with_rows!("dedup_bands"),
-                "SELECT value, ids FROM (SELECT j.value, (SELECT group_concat(article_id) FROM (
-                     SELECT article_id FROM dedup_bands
-                     WHERE story_week = w.value AND band_key = j.value AND story_day BETWEEN ?2 AND ?3
-                     ORDER BY story_day DESC LIMIT 8)) AS ids
-                 FROM w, json_each(?1) j) WHERE ids IS NOT NULL"
-            ),
+            latest_in_window!("dedup_bands", "band_key", "8"),
             &keys,
             (lo, hi),
             &own,
@@ -154,14 +161,7 @@ pub(super) async fn link(
             .collect();
         by_feature = latest_ids_per_value(
             tx,
-            concat!(
-                weeks_with_rows!("dedup_features"),
-                "SELECT value, ids FROM (SELECT j.value, (SELECT group_concat(article_id) FROM (
-                     SELECT article_id FROM dedup_features
-                     WHERE story_week = w.value AND feature = j.value AND story_day BETWEEN ?2 AND ?3
-                     ORDER BY story_day DESC LIMIT 24)) AS ids
-                 FROM w, json_each(?1) j) WHERE ids IS NOT NULL"
-            ),
+            latest_in_window!("dedup_features", "feature", "24"),
             &keys,
             (tlo, thi),
             &own,
@@ -265,9 +265,7 @@ async fn latest_per_key(
         .collect())
 }
 
-/// `value -> ids` from a query over `json_each(?1)` of `values` and the weeks `w` (see
-/// [`weeks_with_rows`]) of the day range `?2`..`?3`, that returns (value, comma-separated ids or
-/// NULL) per value and week.
+/// `value -> ids` from a [`latest_in_window`] query over `values` and the day range `lo..=hi`.
 async fn latest_ids_per_value(
     tx: &mut Transaction<'static, Sqlite>,
     sql: &'static str,
