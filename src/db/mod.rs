@@ -389,7 +389,8 @@ impl Store {
         if self.batches.send(BatchJob { batch, reply }).await.is_err() {
             return Err(StoreError::Sql(sqlx::Error::PoolClosed));
         }
-        result.await.unwrap_or(Err(StoreError::Sql(sqlx::Error::PoolClosed)))
+        // A closed reply channel: the group writer failed while writing this batch.
+        result.await.unwrap_or(Err(StoreError::Sql(sqlx::Error::WorkerCrashed)))
     }
 
     /// Writes `batch` inside the open transaction `tx`.
@@ -752,23 +753,32 @@ async fn group_writer(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<B
             items += job.batch.outcomes.len();
             group.push(job);
         }
-        let results = match write_group(&pool, &group).await {
-            Ok(counts) => counts.into_iter().map(Ok).collect(),
-            // Nothing of the group is stored: each batch is tried alone, so that a failing one
-            // fails alone and each gets its own result.
-            Err(e) if group.len() > 1 => {
-                tracing::debug!(error = %e, batches = group.len(), "group write failed; writing batches one by one");
-                let mut results = Vec::with_capacity(group.len());
-                for job in &group {
-                    results.push(write_alone(&pool, &job.batch).await);
+        // In a task of its own: a panic (a bug, never input: no unwrap touches it) fails that
+        // group's polls (their reply channels close) and the writer goes on with the next.
+        let pool = pool.clone();
+        let written = tokio::spawn(async move {
+            let results = match write_group(&pool, &group).await {
+                Ok(counts) => counts.into_iter().map(Ok).collect(),
+                // Nothing of the group is stored: each batch is tried alone, so that a failing
+                // one fails alone and each gets its own result.
+                Err(e) if group.len() > 1 => {
+                    tracing::debug!(error = %e, batches = group.len(), "group write failed; writing batches one by one");
+                    let mut results = Vec::with_capacity(group.len());
+                    for job in &group {
+                        results.push(write_alone(&pool, &job.batch).await);
+                    }
+                    results
                 }
-                results
+                Err(e) => vec![Err(e)],
+            };
+            for (job, result) in group.into_iter().zip(results) {
+                // The poll that sent it may have been cancelled: its batch is stored all the same.
+                let _ = job.reply.send(result);
             }
-            Err(e) => vec![Err(e)],
-        };
-        for (job, result) in group.into_iter().zip(results) {
-            // The poll that sent it may have been cancelled: its batch is stored all the same.
-            let _ = job.reply.send(result);
+        })
+        .await;
+        if let Err(e) = written {
+            tracing::error!(error = %e, "writing a group of feed batches failed");
         }
     }
 }

@@ -187,6 +187,22 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
             kept.push(lines.join("\n"));
         }
     }
+    // A notice found once goes wherever else it stands verbatim: a copy glued to other text
+    // (`A"(This story has not been edited …)`) is not found on its own line.
+    if settings.boilerplate {
+        for marker in notices.iter().map(|n| n.text.trim()).filter(|m| !m.is_empty()) {
+            for paragraph in kept.iter_mut().filter(|p| p.contains(marker)) {
+                *paragraph = paragraph
+                    .replace(marker, " ")
+                    .lines()
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+            }
+        }
+        kept.retain(|p| !p.is_empty());
+    }
     let text = kept.join("\n\n");
 
     let base = match page_body {
