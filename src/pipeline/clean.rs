@@ -638,7 +638,12 @@ impl BlockBuilder {
 pub fn normalize_line(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
-    for c in s.nfc() {
+    // Already NFC (ASCII and most text): skip the normalizing iterator.
+    let s: Cow<'_, str> = match unicode_normalization::is_nfc_quick(s.chars()) {
+        unicode_normalization::IsNormalized::Yes => Cow::Borrowed(s),
+        _ => Cow::Owned(s.nfc().collect()),
+    };
+    for c in s.chars() {
         let c = match c {
             // Zero-width space, word joiner, BOM, soft hyphen: invisible, never meaningful here.
             // (ZWJ/ZWNJ are kept: they change the rendering of Persian, Indic scripts and emoji.)
