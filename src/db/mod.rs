@@ -267,11 +267,21 @@ impl Store {
         // reads once the database outgrows it. It checkpoints the WAL every 8,192 pages (32 MiB;
         // SQLite's default is 1,000): the same index pages are rewritten by commit after commit,
         // and each checkpoint copies a page once however many frames it has in the WAL (a third
-        // less checkpoint work in the end-to-end bench).
+        // less checkpoint work in the end-to-end bench). Its temporary files stay in memory: the
+        // multi-row inserts (whose triggers feed the full-text index) run with a statement
+        // journal, which SQLite otherwise spills to a temporary file past 64 KiB (~5% of the
+        // end-to-end time went to those writes). Only this connection: readers' sorts of large
+        // exports keep spilling to disk.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
-            .connect_with(options.clone().pragma("cache_size", "-32768").pragma("wal_autocheckpoint", "8192"))
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("cache_size", "-32768")
+                    .pragma("wal_autocheckpoint", "8192")
+                    .pragma("temp_store", "memory"),
+            )
             .await
             .map_err(|e| StoreError::Unusable { path: shown.clone(), source: e })?;
         migrate(&writer).await.map_err(|e| StoreError::Migrate { path: shown.clone(), source: e })?;
