@@ -291,8 +291,7 @@ impl Store {
             .await
             .map_err(|e| StoreError::Unusable { path: shown, source: e })?;
         // Feed batches queue for one task that writes whatever has queued up in one transaction
-        // (each batch in its own savepoint); 64 waiting batches is the fetch side's default
-        // concurrency.
+        // (see `group_writer`); 64 waiting batches is the fetch side's default concurrency.
         let (batches, queue) = tokio::sync::mpsc::channel(64);
         tokio::spawn(group_writer(writer.clone(), queue));
         Ok(Store { writer, reader, batches })
@@ -389,8 +388,9 @@ impl Store {
     /// or changed item. Either all of it commits or none.
     ///
     /// Group commit: batches that arrive while the writer is busy are written together in one
-    /// `BEGIN IMMEDIATE` transaction when it is free, each inside its own savepoint (a batch that
-    /// fails is rolled back alone, the others commit). Under load one commit then carries many
+    /// `BEGIN IMMEDIATE` transaction when it is free. If the group fails, none of it is stored
+    /// and its batches are written again one by one, so a batch that fails, fails alone and the
+    /// others commit. Under load one commit then carries many
     /// feeds, and the index pages they share (dedup, full-text, URL and hash indexes) go to the
     /// WAL once instead of once per feed; an idle writer starts on a lone batch at once. A
     /// result is returned only after its transaction committed.
