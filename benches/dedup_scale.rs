@@ -67,7 +67,7 @@ fn article(guid: String, text: String, day: i64) -> ItemOutcome {
             published_at: Some(Timestamp(published)),
             updated_at: None,
             lang: Some("en".into()),
-            text,
+            text: text.into(),
             html: None,
         },
         flag: None,
@@ -97,7 +97,7 @@ async fn write(
         next_poll_at: now,
         next_poll_reason: "bench",
         dedup,
-        outcomes,
+        outcomes: outcomes.into_iter().map(feedsieve::db::StagedItem::from).collect(),
         pruned_seen: Vec::new(),
     };
     let started = Instant::now();

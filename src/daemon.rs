@@ -468,7 +468,7 @@ enum Fetched {
 struct Prepared {
     body: crate::model::FetchedBody,
     parsed: crate::model::ParsedFeed,
-    outcomes: Vec<crate::model::ItemOutcome>,
+    outcomes: Vec<crate::db::StagedItem>,
     /// Counts decided before the write: unchanged items, items dropped while parsing.
     pre_counts: ItemCounts,
     /// The feed's entry spacing, for adaptive scheduling.
@@ -539,8 +539,10 @@ async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> R
     let owned_feed = feed.clone();
     let (outcomes, pre_counts) = blocking(move || {
         let settings = ItemSettings::for_feed(&config, &owned_feed, Timestamp::now());
-        let outcomes =
-            items.into_iter().map(|raw| pipeline::process(raw, &settings, &mut pre_counts)).collect();
+        let outcomes = items
+            .into_iter()
+            .map(|raw| crate::db::StagedItem::from(pipeline::process(raw, &settings, &mut pre_counts)))
+            .collect();
         Ok((outcomes, pre_counts))
     })
     .await?;

@@ -5,6 +5,7 @@
 //! `dedup` adds a [`DedupKey`]; `store` persists the resulting [`Article`].
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -198,6 +199,17 @@ impl RawItem {
         }
     }
 
+    /// The stored form and the content hash at once: one serialization for an item without a
+    /// fetched page (its hash is the hash of that form).
+    pub fn encode(&self) -> (String, ContentHash) {
+        let json = self.to_json();
+        let hash = match self.page {
+            None => ContentHash::of(json.as_bytes()),
+            Some(_) => self.content_hash(),
+        };
+        (json, hash)
+    }
+
     pub fn to_json(&self) -> String {
         // Serializing a struct of strings, options and vectors cannot fail.
         serde_json::to_string(self).unwrap_or_default()
@@ -215,10 +227,11 @@ pub struct CleanItem {
     pub published_at: Option<Timestamp>,
     pub updated_at: Option<Timestamp>,
     pub lang: Option<String>,
-    /// Clean plain text: paragraphs separated by one blank line.
-    pub text: String,
-    /// Sanitized HTML of the body.
-    pub html: Option<String>,
+    /// Clean plain text: paragraphs separated by one blank line. Shared, not copied, when it is
+    /// bound to the insert: the store's single writer is the ingest's critical path.
+    pub text: Arc<str>,
+    /// Sanitized HTML of the body (shared like `text`).
+    pub html: Option<Arc<str>>,
 }
 
 /// Evidence that an item is auto-generated: which rule matched and the marker as it appeared.

@@ -18,8 +18,8 @@ const MIN_SHARED: usize = 3;
 
 /// The query behind [`latest_ids_per_value`] for `$table` keyed by `$column`: per value of
 /// `json_each(?1)` and per week from `?4` to `?5` that holds rows of the table, the latest
-/// `$limit` article ids with a story day in `?2..=?3`, comma-separated; only values with hits
-/// come back. The weeks are found by a loose index scan (one seek per week that has rows), so a
+/// `$limit` article ids with a story day in `?2..=?3`, as `value:id,id,…`; only values with hits,
+/// all in one row (each row is a message from the connection's thread to the writer). The weeks are found by a loose index scan (one seek per week that has rows), so a
 /// lookup seeks no week the table has nothing for (a young store, a window reaching before the
 /// first article, a burst of old items).
 macro_rules! latest_in_window {
@@ -35,7 +35,7 @@ macro_rules! latest_in_window {
             " WHERE story_week > w.value)
                  FROM w WHERE w.value < ?5
              )
-             SELECT value, ids FROM (SELECT j.value, (SELECT group_concat(article_id) FROM (
+             SELECT group_concat(value || ':' || ids, ' ') FROM (SELECT j.value, (SELECT group_concat(article_id) FROM (
                  SELECT article_id FROM ",
             $table,
             "
@@ -97,9 +97,10 @@ pub(super) async fn link(
         news.iter().filter(|k| k.article.dedup.exact).map(|k| k.article.dedup.text_hash.0.clone()).collect();
     let by_hash = latest_per_key(
         tx,
-        "SELECT j.value, (SELECT a.id FROM articles a WHERE a.text_hash = j.value AND a.id < ?2
-                            ORDER BY a.id DESC LIMIT 1)
-         FROM json_each(?1) j",
+        "SELECT json_group_object(key, id) FROM (
+             SELECT j.value AS key, (SELECT a.id FROM articles a WHERE a.text_hash = j.value AND a.id < ?2
+                                     ORDER BY a.id DESC LIMIT 1) AS id
+             FROM json_each(?1) j) WHERE id IS NOT NULL",
         &hashes,
         before,
         &own,
@@ -108,9 +109,10 @@ pub(super) async fn link(
     let urls: Vec<String> = news.iter().filter_map(|k| k.article.clean.canonical_url.clone()).collect();
     let by_url = latest_per_key(
         tx,
-        "SELECT j.value, (SELECT a.id FROM articles a WHERE a.canonical_url = j.value AND a.id < ?2
-                            ORDER BY a.id DESC LIMIT 1)
-         FROM json_each(?1) j",
+        "SELECT json_group_object(key, id) FROM (
+             SELECT j.value AS key, (SELECT a.id FROM articles a WHERE a.canonical_url = j.value AND a.id < ?2
+                                     ORDER BY a.id DESC LIMIT 1) AS id
+             FROM json_each(?1) j) WHERE id IS NOT NULL",
         &urls,
         before,
         &own,
@@ -214,16 +216,15 @@ pub(super) async fn link(
     let mut local: Vec<Candidate> = Vec::new();
     let mut decided: HashMap<i64, Option<Duplicate>> = HashMap::new();
     for ((k, ids), day) in news.iter().zip(&wanted).zip(&days) {
-        let mut pool: Vec<Candidate> =
-            ids.iter().filter(|id| **id < k.id).filter_map(|id| known.get(id).cloned()).collect();
-        pool.extend(local.iter().cloned());
+        // The stored candidates and every earlier article of the chunk, by reference.
+        let pool = ids.iter().filter(|id| **id < k.id).filter_map(|id| known.get(id)).chain(&local);
         let a = k.article;
         let found = dedup::best_match(
             &a.dedup,
             a.clean.canonical_url.as_deref(),
             a.clean.lang.as_deref(),
             *day,
-            &pool,
+            pool,
             settings,
         );
         let dup = found.map(|m| Duplicate { of: m.root, kind: m.kind, similarity: m.similarity });
@@ -244,8 +245,8 @@ pub(super) async fn link(
     Ok(items.iter().map(|k| decided.get(&k.id).cloned().flatten()).collect())
 }
 
-/// `key -> id` from a query over `json_each(?1)` of `keys` (ids below `?2`) that returns (key,
-/// id or NULL).
+/// `key -> id` from a query over `json_each(?1)` of `keys` (ids below `?2`) that returns one
+/// JSON object of the keys that have an id.
 async fn latest_per_key(
     tx: &mut Transaction<'static, Sqlite>,
     sql: &'static str,
@@ -257,12 +258,9 @@ async fn latest_per_key(
         return Ok(HashMap::new());
     }
     let json = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
-    let rows = sqlx::query(sql).bind(json).bind(before).fetch_all(&mut **tx).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| Some((r.get::<String, _>(0), r.get::<Option<i64>, _>(1)?)))
-        .filter(|(_, id)| !own.contains(id))
-        .collect())
+    let found: Option<String> = sqlx::query_scalar(sql).bind(json).bind(before).fetch_one(&mut **tx).await?;
+    let found: HashMap<String, i64> = found.and_then(|f| serde_json::from_str(&f).ok()).unwrap_or_default();
+    Ok(found.into_iter().filter(|(_, id)| !own.contains(id)).collect())
 }
 
 /// `value -> ids` from a [`latest_in_window`] query over `values` and the day range `lo..=hi`.
@@ -279,17 +277,18 @@ async fn latest_ids_per_value(
     }
     let unique: Vec<i64> = values.iter().copied().collect::<HashSet<_>>().into_iter().collect();
     let json = serde_json::to_string(&unique).unwrap_or_else(|_| "[]".into());
-    let rows = sqlx::query(sql)
+    let found: Option<String> = sqlx::query_scalar(sql)
         .bind(json)
         .bind(lo)
         .bind(hi)
         .bind(week_of(lo))
         .bind(week_of(hi))
-        .fetch_all(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
-    for row in rows {
-        let Some(ids) = row.get::<Option<String>, _>(1) else { continue };
-        let found = out.entry(row.get(0)).or_default();
+    for hit in found.as_deref().unwrap_or_default().split(' ') {
+        let Some((value, ids)) = hit.split_once(':') else { continue };
+        let Ok(value) = value.parse::<i64>() else { continue };
+        let found = out.entry(value).or_default();
         found.extend(ids.split(',').filter_map(|i| i.parse::<i64>().ok()).filter(|i| !own.contains(i)));
     }
     out.retain(|_, ids| !ids.is_empty());

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::BoxStream;
@@ -148,9 +149,26 @@ pub struct FeedBatch {
     /// How new articles are linked to earlier copies.
     pub dedup: crate::pipeline::dedup::DedupSettings,
     /// New or changed items (unchanged ones were filtered out before processing).
-    pub outcomes: Vec<ItemOutcome>,
+    pub outcomes: Vec<StagedItem>,
     /// Guids of pruned items the document still lists (their tombstones are kept alive).
     pub pruned_seen: Vec<String>,
+}
+
+/// An item ready for the writer: its outcome, and its raw item's stored form and content hash,
+/// computed where the item was processed (in parallel) rather than by the single writer, whose
+/// transaction is the ingest's critical path.
+#[derive(Debug)]
+pub struct StagedItem {
+    pub outcome: ItemOutcome,
+    raw_json: Arc<str>,
+    content_hash: Arc<str>,
+}
+
+impl From<ItemOutcome> for StagedItem {
+    fn from(outcome: ItemOutcome) -> Self {
+        let (json, hash) = raw_of(&outcome).encode();
+        StagedItem { outcome, raw_json: json.into(), content_hash: hash.0.into() }
+    }
 }
 
 /// A failed poll, for the feed's health record.
@@ -446,13 +464,13 @@ impl Store {
             let mut raw_insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO raw_items (feed_id, guid, guid_derived, content_hash, raw, first_seen_at, last_seen_at) ",
             );
-            raw_insert.push_values(chunk, |mut b, outcome| {
-                let raw = raw_of(outcome);
+            raw_insert.push_values(chunk, |mut b, staged| {
+                let raw = raw_of(&staged.outcome);
                 b.push_bind(batch.feed_id)
                     .push_bind(raw.guid.clone())
                     .push_bind(raw.guid_derived)
-                    .push_bind(raw.content_hash().0)
-                    .push_bind(raw.to_json())
+                    .push_bind(Arc::clone(&staged.content_hash))
+                    .push_bind(Arc::clone(&staged.raw_json))
                     .push_bind(at.clone())
                     .push_bind(at.clone());
             });
@@ -475,7 +493,7 @@ impl Store {
             write_pages(tx, chunk, &written).await?;
             let mut articles = Vec::new();
             let mut dropped_ids = Vec::new();
-            for outcome in chunk {
+            for StagedItem { outcome, .. } in chunk {
                 let Some(&(id, revision)) = written.get(&raw_of(outcome).guid) else {
                     counts.unchanged += 1;
                     continue;
@@ -781,10 +799,15 @@ async fn group_writer(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<B
                 }
                 Err(e) => vec![Err(e)],
             };
+            let mut done = Vec::with_capacity(group.len());
             for (job, result) in group.into_iter().zip(results) {
                 // The poll that sent it may have been cancelled: its batch is stored all the same.
                 let _ = job.reply.send(result);
+                done.push(job.batch);
             }
+            // Freeing a group (megabytes of text, allocated by the processing threads) is left to
+            // the blocking pool: the writer's time is the ingest's critical path.
+            drop(tokio::task::spawn_blocking(move || drop(done)));
         })
         .await;
         if let Err(e) = written {
@@ -885,12 +908,12 @@ async fn upsert_articles(
 /// The `article_pages` rows of the items of `chunk` that carry a fetched page.
 async fn write_pages(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    chunk: &[ItemOutcome],
+    chunk: &[StagedItem],
     written: &HashMap<String, (i64, i64)>,
 ) -> Result<(), sqlx::Error> {
     let pages: Vec<(i64, &crate::model::RawItem, &crate::model::Page)> = chunk
         .iter()
-        .map(raw_of)
+        .map(|staged| raw_of(&staged.outcome))
         .filter_map(|raw| Some((written.get(&raw.guid)?.0, raw, raw.page.as_ref()?)))
         .collect();
     if pages.is_empty() {

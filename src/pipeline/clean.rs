@@ -16,6 +16,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::model::{CleanItem, RawItem, Timestamp};
 use crate::pipeline::classify::{self, LineInfo, LineRole, NoticeFamily};
+use crate::pipeline::memo;
 
 mod canonical;
 pub use canonical::canonical_url;
@@ -256,8 +257,8 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
             published_at: trusted_date(raw.published.or(page_date), settings.fetched_at),
             updated_at: trusted_date(raw.updated, settings.fetched_at),
             lang,
-            text,
-            html,
+            text: text.into(),
+            html: html.map(Into::into),
         },
         removed,
         notices,
@@ -807,33 +808,19 @@ pub fn detect_language(text: &str) -> Option<String> {
         None => text,
     };
     // Detection is a pure function of the sample and costs ~100 µs however short the text (a
-    // trigram table per candidate language): remember recent answers, so that the copies of a
-    // syndicated story, which reach us from dozens of feeds, pay for it once.
-    let key = xxhash_rust::xxh3::xxh3_64(sample.as_bytes());
-    if let Some(known) = LANGUAGES.lock().ok().and_then(|m| m.get(&key).cloned()) {
-        return known;
-    }
-    let lang = whatlang::detect(sample)
-        .filter(whatlang::Info::is_reliable)
-        .and_then(|info| isolang::Language::from_639_3(info.lang().code()))
-        .and_then(|l| l.to_639_1())
-        .map(str::to_owned);
-    if let Ok(mut known) = LANGUAGES.lock() {
-        if known.len() >= LANGUAGE_MEMORY {
-            known.clear();
-        }
-        known.insert(key, lang.clone());
-    }
-    lang
+    // trigram table per candidate language): remembered, so that the copies of a syndicated
+    // story, which reach us from dozens of feeds, pay for it once.
+    LANGUAGES.get_or_compute(memo::key([Some(sample)]), || {
+        whatlang::detect(sample)
+            .filter(whatlang::Info::is_reliable)
+            .and_then(|info| isolang::Language::from_639_3(info.lang().code()))
+            .and_then(|l| l.to_639_1())
+            .map(str::to_owned)
+    })
 }
 
-/// Samples whose language [`detect_language`] remembers (a few hundred KiB at most).
-const LANGUAGE_MEMORY: usize = 8192;
-
-/// xxh3-64 of a detection sample -> its language. Emptied when full: the copies of a story
-/// arrive within minutes of each other, so recent answers are the ones that hit.
-static LANGUAGES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<u64, Option<String>>>> =
-    std::sync::LazyLock::new(Default::default);
+/// The languages of the last detection samples (a few hundred KiB at most).
+static LANGUAGES: memo::Memo<Option<String>> = memo::Memo::new(8192);
 
 /// `en-US` / `EN` / `id_ID` to `en` / `en` / `id`; `None` for anything that is not a 639-1 code.
 pub fn iso639_1(tag: &str) -> Option<String> {
@@ -921,7 +908,7 @@ mod tests {
             ),
             &settings(),
         );
-        assert_eq!(c.item.text, "One bold word.\n\nTwo\nlines\n\na\nb");
+        assert_eq!(&*c.item.text, "One bold word.\n\nTwo\nlines\n\na\nb");
     }
 
     #[test]
@@ -977,7 +964,7 @@ mod tests {
         let s =
             CleanSettings { boilerplate: true, extra_patterns: &re, lang_hint: Some("id"), fetched_at: None };
         let c = clean(&item("<p>Story.</p><p>READ MORE please, it is good</p>"), &s);
-        assert_eq!(c.item.text, "Story.");
+        assert_eq!(&*c.item.text, "Story.");
         assert_eq!(
             c.removed,
             vec![RemovedLine {
@@ -996,7 +983,7 @@ mod tests {
             <p><i>(This story has not been edited by Example staff and is auto-generated from a syndicated feed.)</i></p>";
         let c = clean(&item(html), &settings());
         assert_eq!(
-            c.item.text,
+            &*c.item.text,
             "New Delhi: The plan was announced on Tuesday.\n\nFarmers asked for compensation."
         );
         let reasons: Vec<&str> = c.removed.iter().map(|r| r.reason.as_str()).collect();
@@ -1028,7 +1015,7 @@ mod tests {
     #[test]
     fn a_body_that_is_only_boilerplate_leaves_no_text_and_no_panic() {
         let c = clean(&item("Also Read: <a href=\"/x\">Other story</a>"), &settings());
-        assert_eq!(c.item.text, "");
+        assert_eq!(&*c.item.text, "");
     }
 
     #[test]
@@ -1086,7 +1073,7 @@ mod tests {
             "<p>Body text of the story.</p><p>(This story has not been edited by X staff</p><p>and is auto-generated from a syndicated feed.)</p>",
         ] {
             let c = clean(&item(html), &settings());
-            assert_eq!(c.item.text, "Body text of the story.", "{html}");
+            assert_eq!(&*c.item.text, "Body text of the story.", "{html}");
             assert_eq!(
                 c.notices.first().map(|n| n.text.as_str()),
                 Some(
@@ -1101,20 +1088,20 @@ mod tests {
         let html = "<p>Police urged job seekers to verify recruiters. (ANI) (This is an unedited and auto-generated \
             story from Syndicated News feed, Example Staff may not have modified or edited the content body)</p>";
         let c = clean(&item(html), &settings());
-        assert_eq!(c.item.text, "Police urged job seekers to verify recruiters. (ANI)");
+        assert_eq!(&*c.item.text, "Police urged job seekers to verify recruiters. (ANI)");
         assert!(c.notices[0].text.starts_with("(This is an unedited"));
     }
 
     #[test]
     fn plain_text_bodies_keep_paragraphs() {
         let c = clean(&item("First line\ncontinues.\n\nSecond &amp; last."), &settings());
-        assert_eq!(c.item.text, "First line continues.\n\nSecond & last.");
+        assert_eq!(&*c.item.text, "First line continues.\n\nSecond & last.");
     }
 
     #[test]
     fn deeply_nested_html_does_not_overflow() {
         let html = "<div>".repeat(50_000) + "deep" + &"</div>".repeat(50_000);
-        assert_eq!(clean(&item(&html), &settings()).item.text, "deep");
+        assert_eq!(&*clean(&item(&html), &settings()).item.text, "deep");
     }
 
     /// Paragraphs of words drawn from a vocabulary rich in boilerplate-looking words.

@@ -25,6 +25,7 @@ use unicode_normalization::UnicodeNormalization;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::model::{ContentHash, DuplicateKind};
+use crate::pipeline::memo;
 
 /// MinHash values per signature.
 pub const SIGNATURE_LEN: usize = 64;
@@ -70,8 +71,18 @@ pub struct DedupKey {
     pub fingerprint: Vec<i64>,
 }
 
-/// The keys of an article from its clean title and text.
+/// The keys of an article from its clean title and text. Remembered for the last few thousand
+/// texts: the copies of a syndicated story reach us from dozens of feeds within minutes, and
+/// the keys (normalizing, shingling, two MinHash passes) are the costliest part of processing
+/// an item.
 pub fn dedup_key(title: Option<&str>, text: &str) -> DedupKey {
+    KEYS.get_or_compute(memo::key([title, Some(text)]), || compute_key(title, text))
+}
+
+/// The keys of the last texts [`dedup_key`] saw (a few MiB at most).
+static KEYS: memo::Memo<DedupKey> = memo::Memo::new(4096);
+
+fn compute_key(title: Option<&str>, text: &str) -> DedupKey {
     let normalized = normalize(text);
     let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
     let (text_hash, exact) = if words.len() < SHORT_TEXT_WORDS {
@@ -90,10 +101,9 @@ pub fn dedup_key(title: Option<&str>, text: &str) -> DedupKey {
         .collect();
     let shingles: HashSet<u64> = ordered.iter().copied().collect();
     let (signature, bands) = if shingles.len() >= MIN_SHINGLES {
-        let sig = minhash(&shingles);
-        let lede: HashSet<u64> = ordered.iter().copied().take(LEDE_SHINGLES).collect();
+        let (sig, lede) = minhash(&ordered);
         let mut bands = band_keys(&sig[..FULL_BANDS * ROWS], 0);
-        bands.extend(band_keys(&minhash(&lede)[..LEDE_BANDS * ROWS], 100));
+        bands.extend(band_keys(&lede[..LEDE_BANDS * ROWS], 100));
         (Some(sig), bands)
     } else {
         (None, Vec::new())
@@ -153,10 +163,17 @@ fn seeds() -> [u64; SIGNATURE_LEN] {
     out
 }
 
-fn minhash(shingles: &HashSet<u64>) -> Vec<u32> {
+/// The MinHash signatures of the shingle set of `ordered` and of its first [`LEDE_SHINGLES`]
+/// (the lede's), in one pass: a minimum ignores repeats and order, so the lede's signature is
+/// the running signature after its last shingle.
+fn minhash(ordered: &[u64]) -> (Vec<u32>, Vec<u32>) {
     let seeds = seeds();
     let mut sig = vec![u32::MAX; SIGNATURE_LEN];
-    for &x in shingles {
+    let mut lede = None;
+    for (i, &x) in ordered.iter().enumerate() {
+        if i == LEDE_SHINGLES {
+            lede = Some(sig.clone());
+        }
         for (slot, seed) in sig.iter_mut().zip(seeds) {
             let h = (mix(x ^ seed) >> 32) as u32;
             if h < *slot {
@@ -164,7 +181,8 @@ fn minhash(shingles: &HashSet<u64>) -> Vec<u32> {
             }
         }
     }
-    sig
+    let lede = lede.unwrap_or_else(|| sig.clone());
+    (sig, lede)
 }
 
 /// One key per band of `ROWS` values; `first` numbers the bands (the lede's start at 100).
@@ -467,12 +485,12 @@ pub struct Match {
 /// The best link for `key` (an article of `day`) among `candidates`: exact before near before
 /// translation, the highest similarity within a kind, the earliest article on ties. Candidates
 /// outside the windows are ignored.
-pub fn best_match(
+pub fn best_match<'a>(
     key: &DedupKey,
     canonical_url: Option<&str>,
     lang: Option<&str>,
     day: i64,
-    candidates: &[Candidate],
+    candidates: impl IntoIterator<Item = &'a Candidate>,
     settings: &DedupSettings,
 ) -> Option<Match> {
     let mut best: Option<(u8, f64, i64, i64)> = None;
@@ -642,6 +660,17 @@ mod tests {
         fn normalize_is_idempotent(s in "\\PC{0,200}") {
             let once = normalize(&s);
             prop_assert_eq!(normalize(&once), once);
+        }
+
+        #[test]
+        fn one_pass_minhash_is_the_minhash_of_both_sets(ordered in prop::collection::vec(0u64..80, 0..120)) {
+            // The definition: a signature is the per-seed minimum over a set of shingles.
+            let of_set = |set: HashSet<u64>| -> Vec<u32> {
+                seeds().iter().map(|seed| set.iter().map(|&x| (mix(x ^ seed) >> 32) as u32).min().unwrap_or(u32::MAX)).collect()
+            };
+            let (full, lede) = minhash(&ordered);
+            prop_assert_eq!(full, of_set(ordered.iter().copied().collect()));
+            prop_assert_eq!(lede, of_set(ordered.iter().copied().take(LEDE_SHINGLES).collect()));
         }
 
         #[test]

@@ -23,7 +23,7 @@ pub struct FlagSettings<'a> {
 
 /// Returns the first rule that matches, with the marker text it matched.
 pub fn flag(cleaned: &Cleaned, settings: &FlagSettings<'_>) -> Option<Flag> {
-    let text = cleaned.item.text.as_str();
+    let text: &str = &cleaned.item.text;
     // One scan of every text with the whole set says which rules can match at all.
     let candidates: Option<Vec<bool>> = settings.rule_set.map(|set| {
         let mut hit = vec![false; settings.rules.len()];

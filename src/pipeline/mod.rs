@@ -18,6 +18,7 @@ pub mod clean;
 pub mod flag;
 pub mod dedup;
 pub mod store;
+mod memo;
 
 use crate::config::{Config, FeedConfig, FlagAction};
 use crate::model::{Article, DropReason, ItemCounts, ItemOutcome, RawItem, Timestamp};

@@ -4,7 +4,7 @@
 //! file with the real migrations.
 
 use feedsieve::config::Config;
-use feedsieve::db::{FeedBatch, Store};
+use feedsieve::db::{FeedBatch, StagedItem, Store};
 use feedsieve::model::{Article, CleanItem, ItemOutcome, ParsedFeed, RawItem, Timestamp};
 use feedsieve::pipeline::dedup::{DedupSettings, dedup_key};
 
@@ -50,7 +50,7 @@ fn batch(feed_id: i64, outcomes: Vec<ItemOutcome>, dedup: DedupSettings) -> Feed
         next_poll_at: now,
         next_poll_reason: "test",
         dedup,
-        outcomes,
+        outcomes: outcomes.into_iter().map(StagedItem::from).collect(),
         pruned_seen: Vec::new(),
     }
 }
