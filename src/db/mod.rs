@@ -154,20 +154,36 @@ pub struct FeedBatch {
     pub pruned_seen: Vec<String>,
 }
 
-/// An item ready for the writer: its outcome, and its raw item's stored form and content hash,
+/// An item ready for the writer: its outcome, and what the write derives from its raw item (the
+/// stored form, the content hash, the article page's word count and whether its body won),
 /// computed where the item was processed (in parallel) rather than by the single writer, whose
-/// transaction is the ingest's critical path.
+/// transaction is the ingest's critical path. The raw item's bodies (summary, content, page
+/// HTML) are then only in the stored form: `outcome`'s raw item keeps its identity and page
+/// metadata, all the writer reads, so that a queued batch does not hold every body twice.
 #[derive(Debug)]
 pub struct StagedItem {
     pub outcome: ItemOutcome,
     raw_json: Arc<str>,
     content_hash: Arc<str>,
+    /// Words of the extracted page body, and whether it replaced the feed's.
+    page_words: usize,
+    page_used: bool,
 }
 
 impl From<ItemOutcome> for StagedItem {
-    fn from(outcome: ItemOutcome) -> Self {
-        let (json, hash) = raw_of(&outcome).encode();
-        StagedItem { outcome, raw_json: json.into(), content_hash: hash.0.into() }
+    fn from(mut outcome: ItemOutcome) -> Self {
+        let raw = raw_of_mut(&mut outcome);
+        let (json, hash) = raw.encode();
+        let page_html = raw.page.as_ref().and_then(|p| p.html.as_deref());
+        let page_words = page_html
+            .map_or(0, |h| crate::pipeline::page::word_count(&crate::pipeline::clean::inline_text(h)));
+        let page_used = page_html.is_some_and(|h| crate::pipeline::page::page_body_wins(raw, h));
+        raw.summary = None;
+        raw.content = None;
+        if let Some(page) = &mut raw.page {
+            page.html = None;
+        }
+        StagedItem { outcome, raw_json: json.into(), content_hash: hash.0.into(), page_words, page_used }
     }
 }
 
@@ -770,6 +786,13 @@ fn raw_of(outcome: &ItemOutcome) -> &crate::model::RawItem {
     }
 }
 
+fn raw_of_mut(outcome: &mut ItemOutcome) -> &mut crate::model::RawItem {
+    match outcome {
+        ItemOutcome::Article(a) => &mut a.raw,
+        ItemOutcome::Dropped { raw, .. } => raw,
+    }
+}
+
 /// The group writer: takes the batches that queued up while it wrote the last group and writes
 /// them in one transaction (see [`Store::write_batch`]). Ends when every [`Store`] is dropped.
 async fn group_writer(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<BatchJob>) {
@@ -911,10 +934,12 @@ async fn write_pages(
     chunk: &[StagedItem],
     written: &HashMap<String, (i64, i64)>,
 ) -> Result<(), sqlx::Error> {
-    let pages: Vec<(i64, &crate::model::RawItem, &crate::model::Page)> = chunk
+    let pages: Vec<(i64, &StagedItem, &crate::model::Page)> = chunk
         .iter()
-        .map(|staged| raw_of(&staged.outcome))
-        .filter_map(|raw| Some((written.get(&raw.guid)?.0, raw, raw.page.as_ref()?)))
+        .filter_map(|staged| {
+            let raw = raw_of(&staged.outcome);
+            Some((written.get(&raw.guid)?.0, staged, raw.page.as_ref()?))
+        })
         .collect();
     if pages.is_empty() {
         return Ok(());
@@ -924,13 +949,8 @@ async fn write_pages(
              canonical_url, og_url, og_site_name, published_time, lang, headline, date_published, author,
              publisher, is_based_on, extracted_words, used, error) ",
     );
-    q.push_values(pages, |mut b, (id, raw, p)| {
+    q.push_values(pages, |mut b, (id, staged, p)| {
         let m = &p.meta;
-        let words = p
-            .html
-            .as_deref()
-            .map(|h| crate::pipeline::page::word_count(&crate::pipeline::clean::inline_text(h)));
-        let used = p.html.as_deref().is_some_and(|h| crate::pipeline::page::page_body_wins(raw, h));
         b.push_bind(id)
             .push_bind(p.url.clone())
             .push_bind(p.final_url.clone())
@@ -946,8 +966,8 @@ async fn write_pages(
             .push_bind(m.author.clone())
             .push_bind(m.publisher.clone())
             .push_bind(m.is_based_on.clone())
-            .push_bind(i64::try_from(words.unwrap_or(0)).unwrap_or(i64::MAX))
-            .push_bind(used)
+            .push_bind(i64::try_from(staged.page_words).unwrap_or(i64::MAX))
+            .push_bind(staged.page_used)
             .push_bind(p.error.clone());
     });
     q.build().execute(&mut **tx).await?;

@@ -145,8 +145,20 @@ async fn summary_only_items_get_the_article_text_and_its_notice() {
             .fetch_one(&db)
             .await
             .expect("query");
+    // The raw item keeps the feed's body and the extracted page; the page's words are counted.
+    let (words, raw): (i64, String) = sqlx::query_as(
+        "SELECT p.extracted_words, r.raw FROM article_pages p JOIN raw_items r ON r.id = p.raw_item_id
+         WHERE r.guid = 'wire'",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("query");
     db.close().await;
     assert_eq!(source.as_deref(), Some("isBasedOn:wire-agency.example"));
+    assert!(words > 50, "{words} words");
+    let raw: serde_json::Value = serde_json::from_str(&raw).expect("raw JSON");
+    assert!(raw["summary"].as_str().is_some_and(|s| !s.is_empty()), "{raw}");
+    assert!(raw["page"]["html"].as_str().is_some_and(|h| h.contains("<p")), "{raw}");
 
     // An unchanged item is not fetched again; a changed one is, conditionally.
     let before = server.received_requests().await.unwrap_or_default().len();
