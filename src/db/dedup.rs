@@ -18,8 +18,9 @@ const MIN_SHARED: usize = 3;
 
 /// The query behind [`latest_ids_per_value`] for `$table` keyed by `$column`: per value of
 /// `json_each(?1)` and per week from `?4` to `?5` that holds rows of the table, the latest
-/// `$limit` article ids with a story day in `?2..=?3`, as `value:id,id,…`; only values with hits,
-/// all in one row (each row is a message from the connection's thread to the writer). The weeks are found by a loose index scan (one seek per week that has rows), so a
+/// `$limit` article ids with a story day in `?2..=?3`, as `value:id,id,…`; only values with
+/// hits, all in one row (each row is a message from the connection's thread to the writer). The
+/// weeks are found by a loose index scan (one seek per week that has rows), so a
 /// lookup seeks no week the table has nothing for (a young store, a window reaching before the
 /// first article, a burst of old items).
 macro_rules! latest_in_window {

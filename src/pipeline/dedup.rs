@@ -73,7 +73,7 @@ pub struct DedupKey {
 
 /// The keys of an article from its clean title and text. Remembered for the last few thousand
 /// texts: the copies of a syndicated story reach us from dozens of feeds within minutes, and
-/// the keys (normalizing, shingling, two MinHash passes) are the costliest part of processing
+/// the keys (normalizing, shingling, MinHash) are the costliest part of processing
 /// an item.
 pub fn dedup_key(title: Option<&str>, text: &str) -> DedupKey {
     KEYS.get_or_compute(memo::key([title, Some(text)]), || compute_key(title, text))
