@@ -556,10 +556,21 @@ async fn fetch_and_process(ctx: &Context, feed: &FeedConfig, row: &FeedRow) -> R
     })))
 }
 
-/// Runs CPU-bound work on the blocking pool; a panic becomes a `process` error of the feed.
+/// Runs CPU-bound work on the blocking pool, as many at once as there are cores; a panic
+/// becomes a `process` error of the feed.
+///
+/// Without the bound, each of the `fetch.concurrency` polls in flight would parse and clean on a
+/// thread of its own: dozens of runnable threads, among which the kernel shares the cores
+/// fairly, so that the store's writer (one thread, the ingest's critical path) got a small
+/// share and each of its statements waited behind them (a third of the end-to-end pass).
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, FeedError> + Send + 'static,
 ) -> Result<T, FeedError> {
+    static CORES: std::sync::LazyLock<Semaphore> = std::sync::LazyLock::new(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+    });
+    // Never closed; a closed semaphore would only mean running unbounded.
+    let _core = CORES.acquire().await;
     match tokio::task::spawn_blocking(work).await {
         Ok(r) => r,
         Err(join) => Err(FeedError::Process(if join.is_panic() {

@@ -51,12 +51,14 @@ macro_rules! latest_in_window {
     };
 }
 
-/// A new or changed article of the batch, with its raw-item id.
+/// A new or changed article being written, with its raw-item id.
 pub(super) struct Keyed<'a> {
     pub id: i64,
     pub article: &'a Article,
     /// Whether this is a new item (revision 1): only those are linked.
     pub new: bool,
+    /// The day it counts from ([`day_of`]).
+    pub day: i64,
 }
 
 /// The week bucket of a story day (the leading key of the band and feature tables).
@@ -70,7 +72,8 @@ pub(super) fn day_of(article: &Article, fetched_at: Timestamp) -> i64 {
 }
 
 /// Decides the duplicate link of each new article of `items` (in order: an article can be the
-/// copy of an earlier one of the same chunk). Changed articles keep the link they have.
+/// copy of an earlier one of the same write). Changed articles keep the link they have.
+/// `fetched_at` is the latest fetch among the items.
 pub(super) async fn link(
     tx: &mut Transaction<'static, Sqlite>,
     items: &[Keyed<'_>],
@@ -81,8 +84,8 @@ pub(super) async fn link(
     if news.is_empty() {
         return Ok(vec![None; items.len()]);
     }
-    let days: Vec<i64> = news.iter().map(|k| day_of(k.article, fetched_at)).collect();
-    // No stored article counts from after the day of this fetch (dates past it are clamped when
+    let days: Vec<i64> = news.iter().map(|k| k.day).collect();
+    // No stored article counts from after the day of the fetch (dates past it are clamped when
     // cleaning): the window's future half holds nothing to seek.
     let newest = dedup::story_day(fetched_at.0) + 1;
     let lo = days.iter().min().copied().unwrap_or_default() - settings.window_days;
@@ -129,7 +132,26 @@ pub(super) async fn link(
         (k.article.dedup.exact && hit(by_hash.get(&k.article.dedup.text_hash.0)))
             || k.article.clean.canonical_url.as_ref().is_some_and(|u| hit(by_url.get(u)))
     };
-    let open: Vec<bool> = news.iter().zip(&days).map(|(k, day)| !settled(k, *day)).collect();
+    // So are copies of an earlier article of this write (the latest per key, as `Local`).
+    let mut seen_hash: HashMap<&str, i64> = HashMap::new();
+    let mut seen_url: HashMap<&str, i64> = HashMap::new();
+    let open: Vec<bool> = news
+        .iter()
+        .zip(&days)
+        .map(|(k, day)| {
+            let (key, url) = (&k.article.dedup, k.article.clean.canonical_url.as_deref());
+            let near = |d: Option<&i64>| d.is_some_and(|d| (d - day).abs() <= settings.window_days);
+            let copy = (key.exact && near(seen_hash.get(key.text_hash.0.as_str())))
+                || url.is_some_and(|u| near(seen_url.get(u)));
+            if key.exact {
+                seen_hash.insert(key.text_hash.0.as_str(), *day);
+            }
+            if let Some(u) = url {
+                seen_url.insert(u, *day);
+            }
+            !copy && !settled(k, *day)
+        })
+        .collect();
 
     // Near: the latest few articles per LSH band key and week inside the window.
     let mut by_band: HashMap<i64, Vec<i64>> = HashMap::new();
@@ -213,13 +235,15 @@ pub(super) async fn link(
     let mut known = candidates(tx, &all).await?;
     known.extend(exact_known);
 
-    // Decide in order; each decided article becomes a candidate for the later ones.
-    let mut local: Vec<Candidate> = Vec::new();
+    // Decide in order; each decided article becomes a candidate for the later ones, found the
+    // way stored ones are (same keys, same limits), so that a write of thousands of articles
+    // does not compare each with all earlier ones.
+    let mut local = Local::default();
     let mut decided: HashMap<i64, Option<Duplicate>> = HashMap::new();
     for ((k, ids), day) in news.iter().zip(&wanted).zip(&days) {
-        // The stored candidates and every earlier article of the chunk, by reference.
-        let pool = ids.iter().filter(|id| **id < k.id).filter_map(|id| known.get(id)).chain(&local);
         let a = k.article;
+        let stored = ids.iter().filter(|id| **id < k.id).filter_map(|id| known.get(id));
+        let pool = stored.chain(local.candidates(k));
         let found = dedup::best_match(
             &a.dedup,
             a.clean.canonical_url.as_deref(),
@@ -229,21 +253,104 @@ pub(super) async fn link(
             settings,
         );
         let dup = found.map(|m| Duplicate { of: m.root, kind: m.kind, similarity: m.similarity });
-        local.push(Candidate {
-            id: k.id,
-            root: dup.as_ref().map_or(k.id, |d| d.of),
-            lang: a.clean.lang.clone(),
-            text_hash: a.dedup.text_hash.clone(),
-            exact: a.dedup.exact,
-            canonical_url: a.clean.canonical_url.clone(),
-            signature: a.dedup.signature.clone(),
-            shingles: a.dedup.shingles,
-            fingerprint: a.dedup.fingerprint.clone(),
-            day: *day,
-        });
+        local.add(
+            k,
+            Candidate {
+                id: k.id,
+                root: dup.as_ref().map_or(k.id, |d| d.of),
+                lang: a.clean.lang.clone(),
+                text_hash: a.dedup.text_hash.clone(),
+                exact: a.dedup.exact,
+                canonical_url: a.clean.canonical_url.clone(),
+                signature: a.dedup.signature.clone(),
+                shingles: a.dedup.shingles,
+                fingerprint: a.dedup.fingerprint.clone(),
+                day: *day,
+            },
+            dup.as_ref().is_some_and(|d| d.kind == DuplicateKind::Exact),
+        );
         decided.insert(k.id, dup);
     }
     Ok(items.iter().map(|k| decided.get(&k.id).cloned().flatten()).collect())
+}
+
+/// The articles decided so far in one write, indexed by the keys the stored ones are looked up
+/// by: the latest per text hash and canonical URL, the latest few per band key and feature.
+#[derive(Default)]
+struct Local<'a> {
+    all: Vec<Candidate>,
+    by_hash: HashMap<&'a str, usize>,
+    by_url: HashMap<&'a str, usize>,
+    by_band: HashMap<i64, Vec<usize>>,
+    by_feature: HashMap<i64, Vec<usize>>,
+}
+
+impl<'a> Local<'a> {
+    /// Per band key and feature, the latest this many articles (as the stored lookups).
+    const PER_BAND: usize = 8;
+    const PER_FEATURE: usize = 24;
+
+    /// The earlier articles of the write that `k` should be compared with.
+    fn candidates(&self, k: &Keyed<'a>) -> impl Iterator<Item = &Candidate> {
+        let key = &k.article.dedup;
+        let mut picked: HashSet<usize> = HashSet::new();
+        if key.exact {
+            picked.extend(self.by_hash.get(key.text_hash.0.as_str()));
+        }
+        if let Some(u) = &k.article.clean.canonical_url {
+            picked.extend(self.by_url.get(u.as_str()));
+        }
+        let mut bands: HashMap<usize, usize> = HashMap::new();
+        for b in &key.bands {
+            for i in self.by_band.get(b).into_iter().flatten() {
+                *bands.entry(*i).or_default() += 1;
+            }
+        }
+        picked.extend(bands.into_iter().filter(|(_, n)| *n >= MIN_SHARED_BANDS).map(|(i, _)| i));
+        let mut features: HashMap<usize, usize> = HashMap::new();
+        for f in &key.fingerprint {
+            for i in self.by_feature.get(f).into_iter().flatten() {
+                *features.entry(*i).or_default() += 1;
+            }
+        }
+        let mut translated: Vec<(usize, usize)> =
+            features.into_iter().filter(|(_, n)| *n >= MIN_SHARED).map(|(i, n)| (n, i)).collect();
+        translated.sort_unstable_by(|a, b| b.cmp(a));
+        picked.extend(translated.into_iter().take(MAX_TRANSLATION_CANDIDATES).map(|(_, i)| i));
+        let mut picked: Vec<usize> = picked.into_iter().collect();
+        picked.sort_unstable();
+        picked.into_iter().filter_map(|i| self.all.get(i))
+    }
+
+    /// Adds a decided article. An exact copy adds no band or feature entries: its original's
+    /// are the same keys (as [`store_keys`] writes none for it).
+    fn add(&mut self, k: &Keyed<'a>, candidate: Candidate, exact_copy: bool) {
+        let i = self.all.len();
+        let key = &k.article.dedup;
+        if key.exact {
+            self.by_hash.insert(key.text_hash.0.as_str(), i);
+        }
+        if let Some(u) = &k.article.clean.canonical_url {
+            self.by_url.insert(u.as_str(), i);
+        }
+        if !exact_copy {
+            for b in &key.bands {
+                push_latest(self.by_band.entry(*b).or_default(), i, Self::PER_BAND);
+            }
+            for f in &key.fingerprint {
+                push_latest(self.by_feature.entry(*f).or_default(), i, Self::PER_FEATURE);
+            }
+        }
+        self.all.push(candidate);
+    }
+}
+
+/// Appends `i`, keeping the latest `limit` entries.
+fn push_latest(list: &mut Vec<usize>, i: usize, limit: usize) {
+    if list.len() == limit {
+        list.remove(0);
+    }
+    list.push(i);
 }
 
 /// `key -> id` from a query over `json_each(?1)` of `keys` (ids below `?2`) that returns one
@@ -302,19 +409,20 @@ async fn candidates(
     ids: &HashSet<i64>,
 ) -> Result<HashMap<i64, Candidate>, sqlx::Error> {
     let mut out = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
     let ids: Vec<i64> = ids.iter().copied().collect();
-    for chunk in ids.chunks(500) {
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+    let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    {
+        let q = sqlx::query(
             "SELECT a.id, coalesce(a.duplicate_of, a.id), a.lang, a.text_hash, a.canonical_url,
                     k.exact, k.shingles, k.signature, k.fingerprint, k.story_day
-             FROM articles a JOIN dedup_keys k ON k.article_id = a.id WHERE a.id IN (",
-        );
-        let mut list = q.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        q.push(")");
-        for row in q.build().fetch_all(&mut **tx).await? {
+             FROM articles a JOIN dedup_keys k ON k.article_id = a.id
+             WHERE a.id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(list);
+        for row in q.fetch_all(&mut **tx).await? {
             let id: i64 = row.get(0);
             let signature: Option<Vec<u8>> = row.get(7);
             let fingerprint: Vec<u8> = row.get(8);
@@ -345,26 +453,27 @@ pub(super) async fn store_keys(
     tx: &mut Transaction<'static, Sqlite>,
     items: &[Keyed<'_>],
     links: &[Option<Duplicate>],
-    fetched_at: Timestamp,
 ) -> Result<(), sqlx::Error> {
     if items.is_empty() {
         return Ok(());
     }
     // A changed article's old band and feature rows stay (see the migration): its current keys
     // in `dedup_keys` decide every comparison.
-    let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-        "INSERT OR REPLACE INTO dedup_keys (article_id, story_day, exact, shingles, signature, fingerprint) ",
-    );
-    q.push_values(items, |mut b, k| {
-        let key = &k.article.dedup;
-        b.push_bind(k.id)
-            .push_bind(day_of(k.article, fetched_at))
-            .push_bind(key.exact)
-            .push_bind(i64::from(key.shingles))
-            .push_bind(key.signature.as_deref().map(dedup::signature_to_blob))
-            .push_bind(dedup::fingerprint_to_blob(&key.fingerprint));
-    });
-    q.build().execute(&mut **tx).await?;
+    for chunk in super::statement_chunks(items, 1024) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT OR REPLACE INTO dedup_keys (article_id, story_day, exact, shingles, signature, fingerprint) ",
+        );
+        q.push_values(chunk, |mut b, k| {
+            let key = &k.article.dedup;
+            b.push_bind(k.id)
+                .push_bind(k.day)
+                .push_bind(key.exact)
+                .push_bind(i64::from(key.shingles))
+                .push_bind(key.signature.as_deref().map(dedup::signature_to_blob))
+                .push_bind(dedup::fingerprint_to_blob(&key.fingerprint));
+        });
+        q.build().execute(&mut **tx).await?;
+    }
 
     // (value, day, article) rows, a few hundred per statement (SQLite's bound-variable limit).
     for (bands, statement) in [
@@ -376,12 +485,12 @@ pub(super) async fn store_keys(
             .zip(links)
             .filter(|(_, link)| !link.as_ref().is_some_and(|l| l.kind == DuplicateKind::Exact))
             .flat_map(|(k, _)| {
-                let day = day_of(k.article, fetched_at);
+                let day = k.day;
                 let values = if bands { &k.article.dedup.bands } else { &k.article.dedup.fingerprint };
                 values.iter().map(move |v| (*v, day, k.id))
             })
             .collect();
-        for chunk in rows.chunks(2000) {
+        for chunk in super::statement_chunks(&rows, 2048) {
             let mut q = sqlx::QueryBuilder::<Sqlite>::new(statement);
             q.push_values(chunk, |mut b, (v, day, id)| {
                 b.push_bind(week_of(*day)).push_bind(*v).push_bind(*day).push_bind(*id);

@@ -9,7 +9,7 @@
 //! The rest of the program sees only [`Store`]'s methods and plain Rust types; a PostgreSQL
 //! backend would implement the same methods without touching the pipeline.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -72,6 +72,8 @@ pub struct Store {
     writer: SqlitePool,
     /// Readers: WAL lets them run beside the writer.
     reader: SqlitePool,
+    /// One connection that checkpoints the WAL after the writer's commits (see [`checkpointer`]).
+    checkpoints: SqlitePool,
     /// Feed batches for the group writer (see [`Store::write_batch`]).
     batches: tokio::sync::mpsc::Sender<BatchJob>,
 }
@@ -295,25 +297,33 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
+            // A new database gets 16 KiB pages (SQLite's default is 4 KiB): an article with its
+            // HTML, or a raw item, then fits in a page instead of a chain of overflow pages, and
+            // a commit writes a quarter as many WAL frames (one syscall and checksum each). The
+            // end-to-end and fetch benches ingest 8-12% faster. An existing database keeps its
+            // page size (WAL mode cannot change it).
+            .page_size(16_384)
             .foreign_keys(true);
         // The writer gets a 32 MiB page cache (SQLite's default is 2 MiB): the dedup and FTS
         // indexes are written at random keys, and a small cache turns each insert into page
-        // reads once the database outgrows it. It checkpoints the WAL every 8,192 pages (32 MiB;
-        // SQLite's default is 1,000): the same index pages are rewritten by commit after commit,
-        // and each checkpoint copies a page once however many frames it has in the WAL (a third
-        // less checkpoint work in the end-to-end bench). Its temporary files stay in memory: the
-        // multi-row inserts (whose triggers feed the full-text index) run with a statement
-        // journal, which SQLite otherwise spills to a temporary file past 64 KiB (~5% of the
-        // end-to-end time went to those writes). Only this connection: readers' sorts of large
-        // exports keep spilling to disk.
+        // reads once the database outgrows it. The WAL is checkpointed beside it, after its
+        // commits, by a connection of its own (`checkpointer`): a checkpoint copies pages into
+        // the database file and waits for two fsyncs, which inside the writer's commit held up
+        // the whole ingest. The writer checkpoints itself only past 4,096 pages (64 MiB), should
+        // that one fall behind. Its temporary files stay in memory: the multi-row inserts run
+        // with a statement journal, which SQLite otherwise spills to a temporary file past 64 KiB
+        // (~5% of the end-to-end time went to those writes). Only this connection: readers' sorts
+        // of large exports keep spilling to disk. Its rows come back through a channel deep
+        // enough for a whole statement's (the raw-item insert returns one row per item).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .connect_with(
                 options
                     .clone()
+                    .row_buffer_size(1024)
                     .pragma("cache_size", "-32768")
-                    .pragma("wal_autocheckpoint", "8192")
+                    .pragma("wal_autocheckpoint", "4096")
                     .pragma("temp_store", "memory"),
             )
             .await
@@ -321,14 +331,22 @@ impl Store {
         migrate(&writer).await.map_err(|e| StoreError::Migrate { path: shown.clone(), source: e })?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await
-            .map_err(|e| StoreError::Unusable { path: shown, source: e })?;
+            .map_err(|e| StoreError::Unusable { path: shown.clone(), source: e })?;
+        let checkpoints = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Unusable { path: shown.clone(), source: e })?;
+        // One pending request at most: requests made while a checkpoint runs are one.
+        let (commits, requests) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(checkpointer(checkpoints.clone(), requests));
         // Feed batches queue for one task that writes whatever has queued up in one transaction
         // (see `group_writer`); 64 waiting batches is the fetch side's default concurrency.
         let (batches, queue) = tokio::sync::mpsc::channel(64);
-        tokio::spawn(group_writer(writer.clone(), queue));
-        Ok(Store { writer, reader, batches })
+        tokio::spawn(group_writer(writer.clone(), queue, commits));
+        Ok(Store { writer, reader, checkpoints, batches })
     }
 
     /// Checkpoints the WAL into the main file and closes every connection.
@@ -336,6 +354,7 @@ impl Store {
         if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.writer).await {
             tracing::warn!(error = %e, "WAL checkpoint on close failed");
         }
+        self.checkpoints.close().await;
         self.reader.close().await;
         self.writer.close().await;
     }
@@ -437,58 +456,42 @@ impl Store {
         result.await.unwrap_or(Err(StoreError::Sql(sqlx::Error::WorkerCrashed)))
     }
 
-    /// Writes `batch` inside the open transaction `tx`.
-    async fn write_batch_in(
+    /// Writes `batches` (of distinct feeds, with the same dedup settings) inside the open
+    /// transaction `tx`, each step for all of them at once: every statement is a round trip to
+    /// the connection's thread, and on a busy machine that hand-off, not SQLite, bounds the
+    /// ingest rate. The ids of the articles written are added to `unindexed`: the caller indexes
+    /// them before it commits (see [`index_articles`]).
+    async fn write_segment(
         tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-        batch: &FeedBatch,
-    ) -> Result<ItemCounts, StoreError> {
-        let at = batch.fetched_at.to_db();
-        let mut counts = ItemCounts::default();
-        sqlx::query(
-            "UPDATE feeds SET title = ?2, site_url = ?3, language = ?4, body_hash = ?5,
-                 etag = ?6, last_modified = ?7, last_fetch_at = ?8, last_success_at = ?8,
-                 last_status = 'ok', last_http_status = ?9, last_error_kind = NULL, last_error = NULL,
-                 consecutive_errors = 0, next_poll_at = ?10, next_poll_reason = ?11,
-                 feed_min_secs = ?12, skip_hours = ?13, skip_days = ?14, adaptive_secs = ?15,
-                 count_200 = count_200 + 1, bytes_received = bytes_received + ?16
-             WHERE id = ?1",
-        )
-        .bind(batch.feed_id)
-        .bind(&batch.feed.title)
-        .bind(&batch.feed.site_url)
-        .bind(&batch.feed.language)
-        .bind(&batch.body_hash)
-        .bind(&batch.etag)
-        .bind(&batch.last_modified)
-        .bind(&at)
-        .bind(batch.http_status.map(i64::from))
-        .bind(batch.next_poll_at.to_db())
-        .bind(batch.next_poll_reason)
-        .bind(batch.feed.feed_min.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
-        .bind(join_list(&batch.feed.skip_hours))
-        .bind(join_list(&batch.feed.skip_days))
-        .bind(batch.adaptive.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
-        .bind(i64::try_from(batch.bytes).unwrap_or(i64::MAX))
-        .execute(&mut **tx)
-        .await?;
+        batches: &[&FeedBatch],
+        unindexed: &mut Vec<i64>,
+    ) -> Result<Vec<ItemCounts>, StoreError> {
+        let mut counts = vec![ItemCounts::default(); batches.len()];
+        let Some(first) = batches.first() else { return Ok(counts) };
+        let at: Vec<String> = batches.iter().map(|b| b.fetched_at.to_db()).collect();
+        update_feeds(tx, batches, &at).await?;
+        for (batch, at) in batches.iter().zip(&at) {
+            Store::touch_tombstones(tx, batch.feed_id, &batch.pruned_seen, at).await?;
+        }
 
-        Store::touch_tombstones(tx, batch.feed_id, &batch.pruned_seen, &at).await?;
-
-        // Few statements per batch, not two per item: every statement is a round trip to the
-        // connection's thread, and that, not SQLite, bounds the ingest rate.
-        for chunk in batch.outcomes.chunks(WRITE_CHUNK) {
+        // Every item of the segment, with the index of its batch.
+        let items: Vec<(usize, &StagedItem)> =
+            batches.iter().enumerate().flat_map(|(i, b)| b.outcomes.iter().map(move |s| (i, s))).collect();
+        // feed -> guid -> (id, revision) of the items inserted or changed; no row = unchanged.
+        let mut written: Written = HashMap::new();
+        for chunk in statement_chunks(&items, 512) {
             let mut raw_insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO raw_items (feed_id, guid, guid_derived, content_hash, raw, first_seen_at, last_seen_at) ",
             );
-            raw_insert.push_values(chunk, |mut b, staged| {
+            raw_insert.push_values(chunk, |mut b, (i, staged)| {
                 let raw = raw_of(&staged.outcome);
-                b.push_bind(batch.feed_id)
+                b.push_bind(batches[*i].feed_id)
                     .push_bind(raw.guid.clone())
                     .push_bind(raw.guid_derived)
                     .push_bind(Arc::clone(&staged.content_hash))
                     .push_bind(Arc::clone(&staged.raw_json))
-                    .push_bind(at.clone())
-                    .push_bind(at.clone());
+                    .push_bind(at[*i].clone())
+                    .push_bind(at[*i].clone());
             });
             // Insert, or update in place when the content changed; no row back = unchanged.
             raw_insert.push(
@@ -496,69 +499,82 @@ impl Store {
                      content_hash = excluded.content_hash, raw = excluded.raw,
                      revision = revision + 1, last_seen_at = excluded.last_seen_at
                  WHERE content_hash != excluded.content_hash
-                 RETURNING guid, id, revision",
+                 RETURNING feed_id, guid, id, revision",
             );
-            let written: HashMap<String, (i64, i64)> = raw_insert
-                .build_query_as::<(String, i64, i64)>()
-                .fetch_all(&mut **tx)
-                .await?
-                .into_iter()
-                .map(|(guid, id, revision)| (guid, (id, revision)))
-                .collect();
+            let rows = raw_insert.build_query_as::<(i64, String, i64, i64)>().fetch_all(&mut **tx).await?;
+            for (feed, guid, id, revision) in rows {
+                written.entry(feed).or_default().insert(guid, (id, revision));
+            }
+        }
+        write_pages(tx, batches, &items, &written).await?;
 
-            write_pages(tx, chunk, &written).await?;
-            let mut articles = Vec::new();
-            let mut dropped_ids = Vec::new();
-            for StagedItem { outcome, .. } in chunk {
-                let Some(&(id, revision)) = written.get(&raw_of(outcome).guid) else {
-                    counts.unchanged += 1;
-                    continue;
-                };
-                if revision == 1 {
-                    counts.new += 1;
-                } else {
-                    counts.updated += 1;
-                }
-                match outcome {
-                    ItemOutcome::Article(a) => {
-                        if a.flag.is_some() {
-                            counts.flagged += 1;
-                        }
-                        articles.push((id, revision, &**a));
+        let mut rows: Vec<ArticleRow<'_>> = Vec::new();
+        let mut dropped_ids = Vec::new();
+        for (i, StagedItem { outcome, .. }) in &items {
+            let (batch, counts) = (batches[*i], &mut counts[*i]);
+            let Some(&(id, revision)) = written_id(&written, batch.feed_id, &raw_of(outcome).guid) else {
+                counts.unchanged += 1;
+                continue;
+            };
+            if revision == 1 {
+                counts.new += 1;
+            } else {
+                counts.updated += 1;
+            }
+            match outcome {
+                ItemOutcome::Article(a) => {
+                    if a.flag.is_some() {
+                        counts.flagged += 1;
                     }
-                    ItemOutcome::Dropped { reason, flag, .. } => {
-                        if flag.is_some() {
-                            counts.flagged += 1;
-                        }
-                        counts.drop(*reason);
-                        dropped_ids.push(id);
+                    rows.push(ArticleRow {
+                        id,
+                        revision,
+                        feed_id: batch.feed_id,
+                        fetched_at: &at[*i],
+                        article: a,
+                        batch: *i,
+                    });
+                }
+                ItemOutcome::Dropped { reason, flag, .. } => {
+                    if flag.is_some() {
+                        counts.flagged += 1;
                     }
+                    counts.drop(*reason);
+                    dropped_ids.push(id);
                 }
             }
-            if !articles.is_empty() {
-                let keyed: Vec<dedup::Keyed<'_>> = articles
-                    .iter()
-                    .map(|(id, revision, a)| dedup::Keyed { id: *id, article: a, new: *revision == 1 })
-                    .collect();
-                let started = std::time::Instant::now();
-                let links = dedup::link(tx, &keyed, batch.fetched_at, &batch.dedup).await?;
-                let linking = started.elapsed();
-                counts.duplicate += links.iter().filter(|l| l.is_some()).count() as u64;
-                upsert_articles(tx, batch.feed_id, &at, &articles, &links, false).await?;
-                let started = std::time::Instant::now();
-                dedup::store_keys(tx, &keyed, &links, batch.fetched_at).await?;
-                DEDUP_TIME.record(linking + started.elapsed(), keyed.len());
-            }
-            if !dropped_ids.is_empty() {
-                let mut delete =
-                    sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM articles WHERE id IN (");
-                let mut ids = delete.separated(", ");
-                for id in &dropped_ids {
-                    ids.push_bind(*id);
+        }
+        if !rows.is_empty() {
+            let keyed: Vec<dedup::Keyed<'_>> = rows
+                .iter()
+                .map(|r| dedup::Keyed {
+                    id: r.id,
+                    article: r.article,
+                    new: r.revision == 1,
+                    day: dedup::day_of(r.article, batches[r.batch].fetched_at),
+                })
+                .collect();
+            let newest = batches.iter().map(|b| b.fetched_at).max().unwrap_or(first.fetched_at);
+            let started = std::time::Instant::now();
+            let links = dedup::link(tx, &keyed, newest, &first.dedup).await?;
+            let linking = started.elapsed();
+            for (row, link) in rows.iter().zip(&links) {
+                if link.is_some() {
+                    counts[row.batch].duplicate += 1;
                 }
-                ids.push_unseparated(")");
-                delete.build().execute(&mut **tx).await?;
             }
+            upsert_articles(tx, &rows, &links, false).await?;
+            unindexed.extend(rows.iter().map(|r| r.id));
+            let started = std::time::Instant::now();
+            dedup::store_keys(tx, &keyed, &links).await?;
+            DEDUP_TIME.record(linking + started.elapsed(), keyed.len());
+        }
+        if !dropped_ids.is_empty() {
+            let list = serde_json::to_string(&dropped_ids).unwrap_or_else(|_| "[]".into());
+            sqlx::query("DELETE FROM articles WHERE id IN (SELECT value FROM json_each(?1))")
+                .bind(list)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(counts)
     }
@@ -775,10 +791,6 @@ impl Timing {
     }
 }
 
-/// Items per multi-row statement: 23 article columns × 200 stays far below SQLite's limit of
-/// 32,766 bound parameters.
-const WRITE_CHUNK: usize = 200;
-
 fn raw_of(outcome: &ItemOutcome) -> &crate::model::RawItem {
     match outcome {
         ItemOutcome::Article(a) => &a.raw,
@@ -795,7 +807,11 @@ fn raw_of_mut(outcome: &mut ItemOutcome) -> &mut crate::model::RawItem {
 
 /// The group writer: takes the batches that queued up while it wrote the last group and writes
 /// them in one transaction (see [`Store::write_batch`]). Ends when every [`Store`] is dropped.
-async fn group_writer(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<BatchJob>) {
+async fn group_writer(
+    pool: SqlitePool,
+    mut queue: tokio::sync::mpsc::Receiver<BatchJob>,
+    commits: tokio::sync::mpsc::Sender<()>,
+) {
     while let Some(first) = queue.recv().await {
         let mut items = first.batch.outcomes.len();
         let mut group = vec![first];
@@ -807,6 +823,7 @@ async fn group_writer(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<B
         // In a task of its own: a panic (a bug, never input: no unwrap touches it) fails that
         // group's polls (their reply channels close) and the writer goes on with the next.
         let pool = pool.clone();
+        let commits = commits.clone();
         let written = tokio::spawn(async move {
             let results = match write_group(&pool, &group).await {
                 Ok(counts) => counts.into_iter().map(Ok).collect(),
@@ -831,6 +848,8 @@ async fn group_writer(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<B
             // Freeing a group (megabytes of text, allocated by the processing threads) is left to
             // the blocking pool: the writer's time is the ingest's critical path.
             drop(tokio::task::spawn_blocking(move || drop(done)));
+            // Full: a checkpoint is already asked for, and will copy this commit's pages too.
+            let _ = commits.try_send(());
         })
         .await;
         if let Err(e) = written {
@@ -839,138 +858,310 @@ async fn group_writer(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<B
     }
 }
 
+/// Checkpoints the WAL (PASSIVE: never waits for the writer or readers, copies what is
+/// committed) when asked after a commit, at most once per [`CHECKPOINT_SPACING`]. The WAL then
+/// stays small: the writer starts it over at its next commit once everything was copied. Ends
+/// with the group writer.
+async fn checkpointer(pool: SqlitePool, mut requests: tokio::sync::mpsc::Receiver<()>) {
+    while requests.recv().await.is_some() {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::debug!(error = %e, "WAL checkpoint failed; the next commit asks again");
+        }
+        tokio::time::sleep(CHECKPOINT_SPACING).await;
+    }
+}
+
+/// The least time between two background checkpoints: each costs two fsyncs, however little
+/// it copies.
+const CHECKPOINT_SPACING: Duration = Duration::from_millis(500);
+
 /// Writes `group` in one transaction. `Err` when any batch fails or the transaction cannot
 /// begin or commit: nothing of the group is then stored. (No savepoint per batch: FTS5 flushes
 /// its pending index at every savepoint and SQLite journals each page a savepoint touches
 /// again, which together cost more than the grouping saves; a failing batch is rare, and the
 /// caller then writes the batches one by one.)
 async fn write_group(pool: &SqlitePool, group: &[BatchJob]) -> Result<Vec<ItemCounts>, StoreError> {
+    let batches: Vec<&FeedBatch> = group.iter().map(|job| &job.batch).collect();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut results = Vec::with_capacity(group.len());
-    for job in group {
-        results.push(Store::write_batch_in(&mut tx, &job.batch).await?);
+    let mut unindexed = Vec::new();
+    for segment in segments(&batches) {
+        results.extend(Store::write_segment(&mut tx, segment, &mut unindexed).await?);
     }
+    index_articles(&mut tx, &mut unindexed).await?;
     tx.commit().await?;
     Ok(results)
+}
+
+/// `batches` cut into runs that can be written as one: a feed at most once in each (a second
+/// batch of a feed may replace or delete what the first wrote, which must then be written and
+/// indexed), and the same dedup settings throughout (a reload may change them).
+fn segments<'a, 'b>(batches: &'b [&'a FeedBatch]) -> Vec<&'b [&'a FeedBatch]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut feeds = HashSet::new();
+    for (i, batch) in batches.iter().enumerate() {
+        let same_settings = batches.get(start).is_some_and(|first| first.dedup == batch.dedup);
+        if !feeds.insert(batch.feed_id) || !same_settings {
+            out.push(&batches[start..i]);
+            start = i;
+            feeds.clear();
+            feeds.insert(batch.feed_id);
+        }
+    }
+    if start < batches.len() {
+        out.push(&batches[start..]);
+    }
+    out
 }
 
 /// Writes one batch in its own transaction.
 async fn write_alone(pool: &SqlitePool, batch: &FeedBatch) -> Result<ItemCounts, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let counts = Store::write_batch_in(&mut tx, batch).await?;
+    let mut unindexed = Vec::new();
+    let counts = Store::write_segment(&mut tx, &[batch], &mut unindexed).await?;
+    index_articles(&mut tx, &mut unindexed).await?;
     tx.commit().await?;
-    Ok(counts)
+    Ok(counts.into_iter().next().unwrap_or_default())
 }
 
-/// Inserts or replaces the articles of one chunk in one statement; the article id is its raw
-/// item's id.
-async fn upsert_articles(
+/// The feed health of a segment's successful polls, in one statement.
+async fn update_feeds(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    feed_id: i64,
-    fetched_at: &str,
-    articles: &[(i64, i64, &crate::model::Article)],
-    links: &[Option<crate::model::Duplicate>],
-    relink: bool,
+    batches: &[&FeedBatch],
+    at: &[String],
 ) -> Result<(), sqlx::Error> {
     let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT INTO articles (id, feed_id, guid, url, canonical_url, title, author, published_at,
-             updated_at, fetched_at, lang, text, html, text_hash, auto_generated, auto_generated_rule,
-             auto_generated_marker, duplicate_of, duplicate_kind, similarity, revision, stored_at,
-             auto_generated_position, syndication_source) ",
+        "UPDATE feeds SET title = v.column2, site_url = v.column3, language = v.column4,
+             body_hash = v.column5, etag = v.column6, last_modified = v.column7,
+             last_fetch_at = v.column8, last_success_at = v.column8, last_status = 'ok',
+             last_http_status = v.column9, last_error_kind = NULL, last_error = NULL,
+             consecutive_errors = 0, next_poll_at = v.column10, next_poll_reason = v.column11,
+             feed_min_secs = v.column12, skip_hours = v.column13, skip_days = v.column14,
+             adaptive_secs = v.column15, count_200 = count_200 + 1,
+             bytes_received = bytes_received + v.column16
+         FROM (",
     );
-    q.push_values(articles.iter().zip(links), |mut b, ((id, revision, a), link)| {
-        let c = &a.clean;
-        b.push_bind(*id)
-            .push_bind(feed_id)
-            .push_bind(c.guid.clone())
-            .push_bind(c.url.clone())
-            .push_bind(c.canonical_url.clone())
-            .push_bind(c.title.clone())
-            .push_bind(c.author.clone())
-            .push_bind(c.published_at.map(Timestamp::to_db))
-            .push_bind(c.updated_at.map(Timestamp::to_db))
-            .push_bind(fetched_at.to_string())
-            .push_bind(c.lang.clone())
-            .push_bind(c.text.clone())
-            .push_bind(c.html.clone())
-            .push_bind(a.dedup.text_hash.0.clone())
-            .push_bind(a.flag.is_some())
-            .push_bind(a.flag.as_ref().map(|f| f.rule.clone()))
-            .push_bind(a.flag.as_ref().map(|f| f.marker.clone()))
-            .push_bind(link.as_ref().map(|d| d.of))
-            .push_bind(link.as_ref().map(|d| d.kind.as_str()))
-            .push_bind(link.as_ref().map(|d| d.similarity))
-            .push_bind(*revision)
-            .push_bind(fetched_at.to_string())
-            .push_bind(a.flag.as_ref().map(|f| f.position.as_str()))
-            .push_bind(a.syndication.clone());
+    q.push_values(batches.iter().zip(at), |mut b, (batch, at)| {
+        b.push_bind(batch.feed_id)
+            .push_bind(batch.feed.title.clone())
+            .push_bind(batch.feed.site_url.clone())
+            .push_bind(batch.feed.language.clone())
+            .push_bind(batch.body_hash.clone())
+            .push_bind(batch.etag.clone())
+            .push_bind(batch.last_modified.clone())
+            .push_bind(at.clone())
+            .push_bind(batch.http_status.map(i64::from))
+            .push_bind(batch.next_poll_at.to_db())
+            .push_bind(batch.next_poll_reason)
+            .push_bind(batch.feed.feed_min.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+            .push_bind(join_list(&batch.feed.skip_hours))
+            .push_bind(join_list(&batch.feed.skip_days))
+            .push_bind(batch.adaptive.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+            .push_bind(i64::try_from(batch.bytes).unwrap_or(i64::MAX));
     });
-    q.push(
-        " ON CONFLICT (id) DO UPDATE SET
-             url = excluded.url, canonical_url = excluded.canonical_url, title = excluded.title,
-             author = excluded.author, published_at = excluded.published_at,
-             updated_at = excluded.updated_at, fetched_at = excluded.fetched_at, lang = excluded.lang,
-             text = excluded.text, html = excluded.html, text_hash = excluded.text_hash,
-             auto_generated = excluded.auto_generated, auto_generated_rule = excluded.auto_generated_rule,
-             auto_generated_marker = excluded.auto_generated_marker,
-             revision = excluded.revision, stored_at = excluded.stored_at,
-             auto_generated_position = excluded.auto_generated_position,
-             syndication_source = excluded.syndication_source",
-    );
-    // An update keeps its cluster link, except when `reprocess` re-derives every link.
-    if relink {
-        q.push(
-            ", duplicate_of = excluded.duplicate_of, duplicate_kind = excluded.duplicate_kind,
-               similarity = excluded.similarity",
-        );
-    }
+    q.push(") AS v WHERE feeds.id = v.column1");
     q.build().execute(&mut **tx).await?;
     Ok(())
 }
 
-/// The `article_pages` rows of the items of `chunk` that carry a fetched page.
+/// feed -> guid -> (id, revision) of the raw items a write inserted or changed.
+type Written = HashMap<i64, HashMap<String, (i64, i64)>>;
+
+fn written_id<'w>(written: &'w Written, feed_id: i64, guid: &str) -> Option<&'w (i64, i64)> {
+    written.get(&feed_id)?.get(guid)
+}
+
+/// `items` in statement-sized chunks: `max` (a power of two) at a time, then the rest in
+/// halving sizes. The SQL of a multi-row statement depends on its row count, and these few
+/// counts keep each one prepared in the connection's statement cache.
+fn statement_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = items;
+    let mut size = max.max(1);
+    while !rest.is_empty() {
+        while size > rest.len() {
+            size /= 2;
+        }
+        let (head, tail) = rest.split_at(size);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
+/// Adds the stored articles among `ids` to the full-text index, in one statement, and empties
+/// `ids`. Called once per write transaction, after its last write: FTS5 keeps the terms in
+/// memory until the commit, and writes them as one index segment (a statement that needs a
+/// statement journal, as every multi-row write here does, would make it write what it holds).
+async fn index_articles(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    ids: &mut Vec<i64>,
+) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    sqlx::query(
+        "INSERT INTO articles_fts (rowid, title, text)
+         SELECT id, title, text FROM articles WHERE id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(list)
+    .execute(&mut **tx)
+    .await?;
+    ids.clear();
+    Ok(())
+}
+
+/// Removes from the full-text index the terms of the stored articles among `ids` (before they
+/// are replaced; [`index_articles`] then indexes their new text).
+async fn unindex_articles(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    sqlx::query(
+        "INSERT INTO articles_fts (articles_fts, rowid, title, text)
+         SELECT 'delete', id, title, text FROM articles WHERE id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(list)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// An article to write, with its raw item's id and revision, feed and fetch time.
+pub(super) struct ArticleRow<'a> {
+    pub id: i64,
+    pub revision: i64,
+    pub feed_id: i64,
+    pub fetched_at: &'a str,
+    pub article: &'a crate::model::Article,
+    /// Index of its batch in the segment being written.
+    pub batch: usize,
+}
+
+/// Inserts or replaces `rows` (a few multi-row statements); the article id is its raw item's
+/// id. The terms of a replaced article leave the full-text index here; the caller indexes every
+/// article written (new or replaced) before it commits ([`index_articles`]).
+async fn upsert_articles(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    rows: &[ArticleRow<'_>],
+    links: &[Option<crate::model::Duplicate>],
+    relink: bool,
+) -> Result<(), sqlx::Error> {
+    // A first revision of a raw item has no article yet; `reprocess` may replace any.
+    let replaced: Vec<i64> = rows.iter().filter(|r| relink || r.revision > 1).map(|r| r.id).collect();
+    unindex_articles(tx, &replaced).await?;
+    let rows: Vec<(&ArticleRow<'_>, &Option<crate::model::Duplicate>)> = rows.iter().zip(links).collect();
+    for chunk in statement_chunks(&rows, 512) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO articles (id, feed_id, guid, url, canonical_url, title, author, published_at,
+                 updated_at, fetched_at, lang, text, html, text_hash, auto_generated, auto_generated_rule,
+                 auto_generated_marker, duplicate_of, duplicate_kind, similarity, revision, stored_at,
+                 auto_generated_position, syndication_source) ",
+        );
+        q.push_values(chunk, |mut b, (row, link)| {
+            let (a, c) = (row.article, &row.article.clean);
+            b.push_bind(row.id)
+                .push_bind(row.feed_id)
+                .push_bind(c.guid.clone())
+                .push_bind(c.url.clone())
+                .push_bind(c.canonical_url.clone())
+                .push_bind(c.title.clone())
+                .push_bind(c.author.clone())
+                .push_bind(c.published_at.map(Timestamp::to_db))
+                .push_bind(c.updated_at.map(Timestamp::to_db))
+                .push_bind(row.fetched_at.to_string())
+                .push_bind(c.lang.clone())
+                .push_bind(c.text.clone())
+                .push_bind(c.html.clone())
+                .push_bind(a.dedup.text_hash.0.clone())
+                .push_bind(a.flag.is_some())
+                .push_bind(a.flag.as_ref().map(|f| f.rule.clone()))
+                .push_bind(a.flag.as_ref().map(|f| f.marker.clone()))
+                .push_bind(link.as_ref().map(|d| d.of))
+                .push_bind(link.as_ref().map(|d| d.kind.as_str()))
+                .push_bind(link.as_ref().map(|d| d.similarity))
+                .push_bind(row.revision)
+                .push_bind(row.fetched_at.to_string())
+                .push_bind(a.flag.as_ref().map(|f| f.position.as_str()))
+                .push_bind(a.syndication.clone());
+        });
+        q.push(
+            " ON CONFLICT (id) DO UPDATE SET
+                 url = excluded.url, canonical_url = excluded.canonical_url, title = excluded.title,
+                 author = excluded.author, published_at = excluded.published_at,
+                 updated_at = excluded.updated_at, fetched_at = excluded.fetched_at, lang = excluded.lang,
+                 text = excluded.text, html = excluded.html, text_hash = excluded.text_hash,
+                 auto_generated = excluded.auto_generated, auto_generated_rule = excluded.auto_generated_rule,
+                 auto_generated_marker = excluded.auto_generated_marker,
+                 revision = excluded.revision, stored_at = excluded.stored_at,
+                 auto_generated_position = excluded.auto_generated_position,
+                 syndication_source = excluded.syndication_source",
+        );
+        // An update keeps its cluster link, except when `reprocess` re-derives every link.
+        if relink {
+            q.push(
+                ", duplicate_of = excluded.duplicate_of, duplicate_kind = excluded.duplicate_kind,
+                   similarity = excluded.similarity",
+            );
+        }
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The `article_pages` rows of the segment's items that carry a fetched page.
 async fn write_pages(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    chunk: &[StagedItem],
-    written: &HashMap<String, (i64, i64)>,
+    batches: &[&FeedBatch],
+    items: &[(usize, &StagedItem)],
+    written: &Written,
 ) -> Result<(), sqlx::Error> {
-    let pages: Vec<(i64, &StagedItem, &crate::model::Page)> = chunk
+    let pages: Vec<(i64, &StagedItem, &crate::model::Page)> = items
         .iter()
-        .filter_map(|staged| {
+        .filter_map(|(i, staged)| {
             let raw = raw_of(&staged.outcome);
-            Some((written.get(&raw.guid)?.0, staged, raw.page.as_ref()?))
+            let page = raw.page.as_ref()?;
+            Some((written_id(written, batches[*i].feed_id, &raw.guid)?.0, *staged, page))
         })
         .collect();
     if pages.is_empty() {
         return Ok(());
     }
-    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT OR REPLACE INTO article_pages (raw_item_id, url, final_url, http_status, fetched_at,
+    for chunk in statement_chunks(&pages, 512) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT OR REPLACE INTO article_pages (raw_item_id, url, final_url, http_status, fetched_at,
              canonical_url, og_url, og_site_name, published_time, lang, headline, date_published, author,
              publisher, is_based_on, extracted_words, used, error) ",
-    );
-    q.push_values(pages, |mut b, (id, staged, p)| {
-        let m = &p.meta;
-        b.push_bind(id)
-            .push_bind(p.url.clone())
-            .push_bind(p.final_url.clone())
-            .push_bind(p.http_status.map(i64::from))
-            .push_bind(p.fetched_at.map(|t| Timestamp(t).to_db()))
-            .push_bind(m.canonical.clone())
-            .push_bind(m.og_url.clone())
-            .push_bind(m.og_site_name.clone())
-            .push_bind(m.published_time.clone())
-            .push_bind(m.lang.clone())
-            .push_bind(m.headline.clone())
-            .push_bind(m.date_published.clone())
-            .push_bind(m.author.clone())
-            .push_bind(m.publisher.clone())
-            .push_bind(m.is_based_on.clone())
-            .push_bind(i64::try_from(staged.page_words).unwrap_or(i64::MAX))
-            .push_bind(staged.page_used)
-            .push_bind(p.error.clone());
-    });
-    q.build().execute(&mut **tx).await?;
+        );
+        q.push_values(chunk, |mut b, (id, staged, p)| {
+            let m = &p.meta;
+            b.push_bind(id)
+                .push_bind(p.url.clone())
+                .push_bind(p.final_url.clone())
+                .push_bind(p.http_status.map(i64::from))
+                .push_bind(p.fetched_at.map(|t| Timestamp(t).to_db()))
+                .push_bind(m.canonical.clone())
+                .push_bind(m.og_url.clone())
+                .push_bind(m.og_site_name.clone())
+                .push_bind(m.published_time.clone())
+                .push_bind(m.lang.clone())
+                .push_bind(m.headline.clone())
+                .push_bind(m.date_published.clone())
+                .push_bind(m.author.clone())
+                .push_bind(m.publisher.clone())
+                .push_bind(m.is_based_on.clone())
+                .push_bind(i64::try_from(staged.page_words).unwrap_or(i64::MAX))
+                .push_bind(staged.page_used)
+                .push_bind(p.error.clone());
+        });
+        q.build().execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{Store, StoreError, dedup, upsert_articles};
+use super::{ArticleRow, Store, StoreError, dedup, index_articles, upsert_articles};
 use crate::model::{Article, ItemCounts, ItemOutcome, Timestamp};
 use crate::pipeline::dedup::DedupSettings;
 
@@ -90,13 +90,33 @@ impl Store {
                 .await?;
         }
         if !articles.is_empty() {
-            let keyed: Vec<dedup::Keyed<'_>> =
-                articles.iter().map(|(id, _, a)| dedup::Keyed { id: *id, article: a, new: true }).collect();
+            let keyed: Vec<dedup::Keyed<'_>> = articles
+                .iter()
+                .map(|(id, _, a)| dedup::Keyed {
+                    id: *id,
+                    article: a,
+                    new: true,
+                    day: dedup::day_of(a, fetched_at),
+                })
+                .collect();
             let links = dedup::link(&mut tx, &keyed, fetched_at, settings).await?;
             counts.duplicate += links.iter().filter(|l| l.is_some()).count() as u64;
             counts.updated += articles.len() as u64;
-            upsert_articles(&mut tx, feed_id, &at, &articles, &links, true).await?;
-            dedup::store_keys(&mut tx, &keyed, &links, fetched_at).await?;
+            let rows: Vec<ArticleRow<'_>> = articles
+                .iter()
+                .map(|(id, revision, article)| ArticleRow {
+                    id: *id,
+                    revision: *revision,
+                    feed_id,
+                    fetched_at: &at,
+                    article,
+                    batch: 0,
+                })
+                .collect();
+            upsert_articles(&mut tx, &rows, &links, true).await?;
+            dedup::store_keys(&mut tx, &keyed, &links).await?;
+            let mut ids: Vec<i64> = articles.iter().map(|(id, ..)| *id).collect();
+            index_articles(&mut tx, &mut ids).await?;
         }
         tx.commit().await?;
         Ok(counts)

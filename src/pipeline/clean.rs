@@ -784,16 +784,34 @@ fn qual_name(local: &str) -> html5ever::QualName {
 }
 
 /// The body as sanitized HTML: ammonia's allow-list (no scripts, styles, event handlers or
-/// `javascript:` URLs), relative URLs resolved against `base`.
+/// `javascript:` URLs), relative URLs resolved against `base` (dropped without one).
 fn sanitize_html(html: &str, base: Option<&url::Url>) -> String {
+    SANITIZE_BASE.with_borrow_mut(|b| b.clone_from(&base.cloned()));
+    let clean = SANITIZER.clean(html).to_string();
+    SANITIZE_BASE.with_borrow_mut(|b| *b = None);
+    clean.trim().to_string()
+}
+
+/// The allow-list, built once: building it (hash sets of tags, attributes and schemes) cost as
+/// much as cleaning a short item. The one setting that varies per item, the base of relative
+/// URLs, is read from [`SANITIZE_BASE`] by its resolver.
+static SANITIZER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
     let mut b = ammonia::Builder::default();
     b.link_rel(Some("noopener noreferrer nofollow"));
     b.add_tag_attributes("img", &["srcset", "sizes", "loading"]);
-    match base {
-        Some(base) => b.url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone())),
-        None => b.url_relative(ammonia::UrlRelative::Deny),
-    };
-    b.clean(html).to_string().trim().to_string()
+    b.url_relative(ammonia::UrlRelative::Custom(Box::new(resolve_relative)));
+    b
+});
+
+/// A relative URL of the item being sanitized, made absolute against its base.
+fn resolve_relative(url: &str) -> Option<Cow<'_, str>> {
+    SANITIZE_BASE
+        .with_borrow(|base| base.as_ref().and_then(|base| base.join(url).ok()).map(|u| Cow::Owned(u.into())))
+}
+
+thread_local! {
+    /// The base URL of the item [`sanitize_html`] is cleaning on this thread.
+    static SANITIZE_BASE: std::cell::RefCell<Option<url::Url>> = const { std::cell::RefCell::new(None) };
 }
 
 /// ISO 639-1 code of the text's language, when whatlang is confident.

@@ -417,7 +417,7 @@ pub fn translation_similarity(a: &[i64], b: &[i64]) -> (f64, usize) {
 }
 
 /// Settings of the decision.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DedupSettings {
     pub near: bool,
     /// Near-duplicate similarity at or above which two texts are the same story.
