@@ -887,8 +887,10 @@ async fn write_group(pool: &SqlitePool, group: &[BatchJob]) -> Result<Vec<ItemCo
     let mut unindexed = Vec::new();
     for segment in segments(&batches) {
         results.extend(Store::write_segment(&mut tx, segment, &mut unindexed).await?);
+        // Before the next segment, which may replace or delete these articles (its terms must
+        // be in the index to be removed); usually a group is one segment.
+        index_articles(&mut tx, &mut unindexed).await?;
     }
-    index_articles(&mut tx, &mut unindexed).await?;
     tx.commit().await?;
     Ok(results)
 }
@@ -1167,4 +1169,26 @@ async fn write_pages(
 
 fn join_list<T: std::fmt::Display>(items: &[T]) -> Option<String> {
     (!items.is_empty()).then(|| items.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement_chunks;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The chunks are the items in order; each is a power of two no larger than `max`, so
+        /// that a table's inserts use a handful of distinct statements, and there are few.
+        #[test]
+        fn statement_chunks_cover_the_items_in_few_cached_sizes(len in 0usize..5000, shift in 0u32..11) {
+            let max = 1usize << shift;
+            let items: Vec<usize> = (0..len).collect();
+            let chunks = statement_chunks(&items, max);
+            prop_assert_eq!(chunks.concat(), items.clone());
+            for c in &chunks {
+                prop_assert!(!c.is_empty() && c.len() <= max && c.len().is_power_of_two());
+            }
+            prop_assert!(chunks.len() <= len / max + shift as usize + 1);
+        }
+    }
 }

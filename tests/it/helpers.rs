@@ -121,6 +121,19 @@ impl TestEnv {
         SqlitePool::connect_with(opts).await.expect("open test database")
     }
 
+    /// Fails unless the full-text index holds exactly the stored articles' terms (FTS5's own
+    /// check against the content table; it needs a writable connection).
+    pub async fn assert_index_in_step(&self, context: &str) {
+        let pool = SqlitePool::connect_with(SqliteConnectOptions::new().filename(self.db_path()))
+            .await
+            .expect("open test database");
+        sqlx::query("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{context}: full-text index out of step with the articles: {e}"));
+        pool.close().await;
+    }
+
     /// One row of `feeds` by url, as JSON-ish map of the health columns.
     pub async fn feed_health(&self, url: &str) -> FeedHealth {
         let pool = self.db().await;

@@ -242,6 +242,8 @@ async fn reprocess_applies_new_rules_and_keeps_the_clusters() {
     let ok: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&db).await.expect("check");
     assert_eq!(ok, "ok");
     db.close().await;
+    // The full-text index followed the replaced, deleted and restored articles.
+    env.assert_index_in_step("after reprocess").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
