@@ -310,7 +310,8 @@ impl Store {
         // commits, by a connection of its own (`checkpointer`): a checkpoint copies pages into
         // the database file and waits for two fsyncs, which inside the writer's commit held up
         // the whole ingest. The writer checkpoints itself only past 4,096 pages (64 MiB), should
-        // that one fall behind. Its temporary files stay in memory: the multi-row inserts run
+        // that one fall behind; a WAL file that grew past 64 MiB in a burst is cut back to it
+        // when the WAL starts over. Its temporary files stay in memory: the multi-row inserts run
         // with a statement journal, which SQLite otherwise spills to a temporary file past 64 KiB
         // (~5% of the end-to-end time went to those writes). Only this connection: readers' sorts
         // of large exports keep spilling to disk. Its rows come back through a channel deep
@@ -324,6 +325,7 @@ impl Store {
                     .row_buffer_size(1024)
                     .pragma("cache_size", "-32768")
                     .pragma("wal_autocheckpoint", "4096")
+                    .pragma("journal_size_limit", "67108864")
                     .pragma("temp_store", "memory"),
             )
             .await
