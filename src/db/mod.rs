@@ -353,10 +353,12 @@ impl Store {
 
     /// Checkpoints the WAL into the main file and closes every connection.
     pub async fn close(&self) {
+        // First the background checkpointer (closing waits for a checkpoint it is running): two
+        // checkpoints cannot run at once, and this one must truncate the WAL.
+        self.checkpoints.close().await;
         if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.writer).await {
             tracing::warn!(error = %e, "WAL checkpoint on close failed");
         }
-        self.checkpoints.close().await;
         self.reader.close().await;
         self.writer.close().await;
     }
