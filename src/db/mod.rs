@@ -4,7 +4,8 @@
 //! created if missing and migrated (`migrations/`, embedded with `sqlx::migrate!`) when opened.
 //! SQLite has one writer, so writes go through a pool of exactly one connection and every write
 //! transaction starts with `BEGIN IMMEDIATE` (a deferred transaction that reads then writes can
-//! fail with `SQLITE_BUSY` without waiting). Reads use a separate pool and never block writes.
+//! fail with `SQLITE_BUSY` without waiting). Reads use a separate pool and never block writes;
+//! one more connection checkpoints the WAL beside the writer, after its commits.
 //!
 //! The rest of the program sees only [`Store`]'s methods and plain Rust types; a PostgreSQL
 //! backend would implement the same methods without touching the pipeline.
