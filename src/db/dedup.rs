@@ -205,29 +205,9 @@ pub(super) async fn link(
         if let Some(u) = &k.article.clean.canonical_url {
             ids.extend(by_url.get(u));
         }
-        if !*open {
-            wanted.push(ids.into_iter().collect());
-            continue;
+        if *open {
+            ids.extend(sharing_keys(key, |b| by_band.get(b), |f| by_feature.get(f)));
         }
-        // A candidate must share at least two band keys: one shared band is what two unrelated
-        // texts produce now and then (a common phrase), and each candidate costs a read.
-        let mut bands_shared: HashMap<i64, usize> = HashMap::new();
-        for b in &key.bands {
-            for id in by_band.get(b).into_iter().flatten() {
-                *bands_shared.entry(*id).or_default() += 1;
-            }
-        }
-        ids.extend(bands_shared.into_iter().filter(|(_, n)| *n >= MIN_SHARED_BANDS).map(|(id, _)| id));
-        let mut shared: HashMap<i64, usize> = HashMap::new();
-        for f in &key.fingerprint {
-            for id in by_feature.get(f).into_iter().flatten() {
-                *shared.entry(*id).or_default() += 1;
-            }
-        }
-        let mut translated: Vec<(usize, i64)> =
-            shared.into_iter().filter(|(_, n)| *n >= MIN_SHARED).map(|(id, n)| (n, id)).collect();
-        translated.sort_unstable_by(|a, b| b.cmp(a));
-        ids.extend(translated.into_iter().take(MAX_TRANSLATION_CANDIDATES).map(|(_, id)| id));
         wanted.push(ids.into_iter().collect());
     }
     let all: HashSet<i64> =
@@ -253,22 +233,7 @@ pub(super) async fn link(
             settings,
         );
         let dup = found.map(|m| Duplicate { of: m.root, kind: m.kind, similarity: m.similarity });
-        local.add(
-            k,
-            Candidate {
-                id: k.id,
-                root: dup.as_ref().map_or(k.id, |d| d.of),
-                lang: a.clean.lang.clone(),
-                text_hash: a.dedup.text_hash.clone(),
-                exact: a.dedup.exact,
-                canonical_url: a.clean.canonical_url.clone(),
-                signature: a.dedup.signature.clone(),
-                shingles: a.dedup.shingles,
-                fingerprint: a.dedup.fingerprint.clone(),
-                day: *day,
-            },
-            dup.as_ref().is_some_and(|d| d.kind == DuplicateKind::Exact),
-        );
+        local.add(k, dup.as_ref());
         decided.insert(k.id, dup);
     }
     Ok(items.iter().map(|k| decided.get(&k.id).cloned().flatten()).collect())
@@ -300,40 +265,24 @@ impl<'a> Local<'a> {
         if let Some(u) = &k.article.clean.canonical_url {
             picked.extend(self.by_url.get(u.as_str()));
         }
-        let mut bands: HashMap<usize, usize> = HashMap::new();
-        for b in &key.bands {
-            for i in self.by_band.get(b).into_iter().flatten() {
-                *bands.entry(*i).or_default() += 1;
-            }
-        }
-        picked.extend(bands.into_iter().filter(|(_, n)| *n >= MIN_SHARED_BANDS).map(|(i, _)| i));
-        let mut features: HashMap<usize, usize> = HashMap::new();
-        for f in &key.fingerprint {
-            for i in self.by_feature.get(f).into_iter().flatten() {
-                *features.entry(*i).or_default() += 1;
-            }
-        }
-        let mut translated: Vec<(usize, usize)> =
-            features.into_iter().filter(|(_, n)| *n >= MIN_SHARED).map(|(i, n)| (n, i)).collect();
-        translated.sort_unstable_by(|a, b| b.cmp(a));
-        picked.extend(translated.into_iter().take(MAX_TRANSLATION_CANDIDATES).map(|(_, i)| i));
+        picked.extend(sharing_keys(key, |b| self.by_band.get(b), |f| self.by_feature.get(f)));
         let mut picked: Vec<usize> = picked.into_iter().collect();
         picked.sort_unstable();
         picked.into_iter().filter_map(|i| self.all.get(i))
     }
 
-    /// Adds a decided article. An exact copy adds no band or feature entries: its original's
-    /// are the same keys (as [`store_keys`] writes none for it).
-    fn add(&mut self, k: &Keyed<'a>, candidate: Candidate, exact_copy: bool) {
+    /// Adds `k`, decided as `dup`. An exact copy adds no band or feature entries: its
+    /// original's are the same keys (as [`store_keys`] writes none for it).
+    fn add(&mut self, k: &Keyed<'a>, dup: Option<&Duplicate>) {
         let i = self.all.len();
-        let key = &k.article.dedup;
+        let (a, key) = (k.article, &k.article.dedup);
         if key.exact {
             self.by_hash.insert(key.text_hash.0.as_str(), i);
         }
-        if let Some(u) = &k.article.clean.canonical_url {
+        if let Some(u) = &a.clean.canonical_url {
             self.by_url.insert(u.as_str(), i);
         }
-        if !exact_copy {
+        if !dup.is_some_and(|d| d.kind == DuplicateKind::Exact) {
             for b in &key.bands {
                 push_latest(self.by_band.entry(*b).or_default(), i, Self::PER_BAND);
             }
@@ -341,8 +290,50 @@ impl<'a> Local<'a> {
                 push_latest(self.by_feature.entry(*f).or_default(), i, Self::PER_FEATURE);
             }
         }
-        self.all.push(candidate);
+        self.all.push(Candidate {
+            id: k.id,
+            root: dup.map_or(k.id, |d| d.of),
+            lang: a.clean.lang.clone(),
+            text_hash: key.text_hash.clone(),
+            exact: key.exact,
+            canonical_url: a.clean.canonical_url.clone(),
+            signature: key.signature.clone(),
+            shingles: key.shingles,
+            fingerprint: key.fingerprint.clone(),
+            day: k.day,
+        });
     }
+}
+
+/// The articles (stored ids or indexes of a write) that share enough keys with `key` to be
+/// compared with it, given the articles listed per band key and per fingerprint feature: those
+/// sharing at least [`MIN_SHARED_BANDS`] band keys (one shared band is what two unrelated texts
+/// produce now and then, a common phrase, and each candidate costs a read), and the
+/// [`MAX_TRANSLATION_CANDIDATES`] sharing the most features, at least [`MIN_SHARED`].
+fn sharing_keys<'m, T: Copy + Eq + std::hash::Hash + Ord + 'm>(
+    key: &dedup::DedupKey,
+    by_band: impl Fn(&i64) -> Option<&'m Vec<T>>,
+    by_feature: impl Fn(&i64) -> Option<&'m Vec<T>>,
+) -> Vec<T> {
+    let mut bands: HashMap<T, usize> = HashMap::new();
+    for b in &key.bands {
+        for id in by_band(b).into_iter().flatten() {
+            *bands.entry(*id).or_default() += 1;
+        }
+    }
+    let mut out: Vec<T> =
+        bands.into_iter().filter(|(_, n)| *n >= MIN_SHARED_BANDS).map(|(id, _)| id).collect();
+    let mut features: HashMap<T, usize> = HashMap::new();
+    for f in &key.fingerprint {
+        for id in by_feature(f).into_iter().flatten() {
+            *features.entry(*id).or_default() += 1;
+        }
+    }
+    let mut translated: Vec<(usize, T)> =
+        features.into_iter().filter(|(_, n)| *n >= MIN_SHARED).map(|(id, n)| (n, id)).collect();
+    translated.sort_unstable_by(|a, b| b.cmp(a));
+    out.extend(translated.into_iter().take(MAX_TRANSLATION_CANDIDATES).map(|(_, id)| id));
+    out
 }
 
 /// Appends `i`, keeping the latest `limit` entries.
@@ -414,34 +405,32 @@ async fn candidates(
     }
     let ids: Vec<i64> = ids.iter().copied().collect();
     let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
-    {
-        let q = sqlx::query(
-            "SELECT a.id, coalesce(a.duplicate_of, a.id), a.lang, a.text_hash, a.canonical_url,
+    let q = sqlx::query(
+        "SELECT a.id, coalesce(a.duplicate_of, a.id), a.lang, a.text_hash, a.canonical_url,
                     k.exact, k.shingles, k.signature, k.fingerprint, k.story_day
              FROM articles a JOIN dedup_keys k ON k.article_id = a.id
              WHERE a.id IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(list);
-        for row in q.fetch_all(&mut **tx).await? {
-            let id: i64 = row.get(0);
-            let signature: Option<Vec<u8>> = row.get(7);
-            let fingerprint: Vec<u8> = row.get(8);
-            out.insert(
+    )
+    .bind(list);
+    for row in q.fetch_all(&mut **tx).await? {
+        let id: i64 = row.get(0);
+        let signature: Option<Vec<u8>> = row.get(7);
+        let fingerprint: Vec<u8> = row.get(8);
+        out.insert(
+            id,
+            Candidate {
                 id,
-                Candidate {
-                    id,
-                    root: row.get(1),
-                    lang: row.get(2),
-                    text_hash: ContentHash(row.get(3)),
-                    exact: row.get(5),
-                    canonical_url: row.get(4),
-                    signature: signature.as_deref().and_then(dedup::signature_from_blob),
-                    shingles: u32::try_from(row.get::<i64, _>(6)).unwrap_or(0),
-                    fingerprint: dedup::fingerprint_from_blob(&fingerprint),
-                    day: row.get(9),
-                },
-            );
-        }
+                root: row.get(1),
+                lang: row.get(2),
+                text_hash: ContentHash(row.get(3)),
+                exact: row.get(5),
+                canonical_url: row.get(4),
+                signature: signature.as_deref().and_then(dedup::signature_from_blob),
+                shingles: u32::try_from(row.get::<i64, _>(6)).unwrap_or(0),
+                fingerprint: dedup::fingerprint_from_blob(&fingerprint),
+                day: row.get(9),
+            },
+        );
     }
     Ok(out)
 }
