@@ -786,7 +786,7 @@ fn qual_name(local: &str) -> html5ever::QualName {
 /// The body as sanitized HTML: ammonia's allow-list (no scripts, styles, event handlers or
 /// `javascript:` URLs), relative URLs resolved against `base` (dropped without one).
 fn sanitize_html(html: &str, base: Option<&url::Url>) -> String {
-    SANITIZE_BASE.with_borrow_mut(|b| b.clone_from(&base.cloned()));
+    SANITIZE_BASE.with_borrow_mut(|b| *b = base.cloned());
     let clean = SANITIZER.clean(html).to_string();
     SANITIZE_BASE.with_borrow_mut(|b| *b = None);
     clean.trim().to_string()
