@@ -374,7 +374,10 @@ async fn latest_ids_per_value(
     if values.is_empty() {
         return Ok(out);
     }
-    let unique: Vec<i64> = values.iter().copied().collect::<HashSet<_>>().into_iter().collect();
+    // In key order: consecutive seeks then walk neighbouring pages of the index.
+    let mut unique: Vec<i64> = values.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
     let json = serde_json::to_string(&unique).unwrap_or_else(|_| "[]".into());
     let found: Option<String> = sqlx::query_scalar(sql)
         .bind(json)
@@ -469,7 +472,7 @@ pub(super) async fn store_keys(
         (true, "INSERT OR IGNORE INTO dedup_bands (story_week, band_key, story_day, article_id) "),
         (false, "INSERT OR IGNORE INTO dedup_features (story_week, feature, story_day, article_id) "),
     ] {
-        let rows: Vec<(i64, i64, i64)> = items
+        let mut rows: Vec<(i64, i64, i64)> = items
             .iter()
             .zip(links)
             .filter(|(_, link)| !link.as_ref().is_some_and(|l| l.kind == DuplicateKind::Exact))
@@ -479,6 +482,7 @@ pub(super) async fn store_keys(
                 values.iter().map(move |v| (*v, day, k.id))
             })
             .collect();
+        rows.sort_unstable_by_key(|&(v, day, id)| (week_of(day), v, day, id));
         for chunk in super::statement_chunks(&rows, 2048) {
             let mut q = sqlx::QueryBuilder::<Sqlite>::new(statement);
             q.push_values(chunk, |mut b, (v, day, id)| {

@@ -165,18 +165,20 @@ impl Words {
     fn find(&self, s: &str) -> Option<aho_corasick::Match> {
         self.ac
             .find_overlapping_iter(s)
-            .filter(|m| {
-                let (left, right) =
-                    self.bounds.get(m.pattern().as_usize()).copied().unwrap_or((false, false));
-                let before_ok = !left || !s[..m.start()].chars().next_back().is_some_and(is_word_char);
-                let after_ok = !right || !s[m.end()..].chars().next().is_some_and(is_word_char);
-                before_ok && after_ok
-            })
+            .filter(|m| self.passes(s, m))
             .min_by_key(|m| (m.start(), std::cmp::Reverse(m.end())))
     }
 
+    /// Whether any whole-word match is in `s` (stops at the first).
     fn is_match(&self, s: &str) -> bool {
-        self.find(s).is_some()
+        self.ac.find_overlapping_iter(s).any(|m| self.passes(s, &m))
+    }
+
+    fn passes(&self, s: &str, m: &aho_corasick::Match) -> bool {
+        let (left, right) = self.bounds.get(m.pattern().as_usize()).copied().unwrap_or((false, false));
+        let before_ok = !left || !s[..m.start()].chars().next_back().is_some_and(is_word_char);
+        let after_ok = !right || !s[m.end()..].chars().next().is_some_and(is_word_char);
+        before_ok && after_ok
     }
 }
 
@@ -200,6 +202,9 @@ struct Vocab {
     automatic: Words,
     generated: Words,
     syndicated_feed: Words,
+    /// `neg_edit`, `automatic` and `syndicated_feed` in one automaton: the prefilter every line
+    /// goes through scans it once.
+    notice_terms: Words,
 }
 
 static VOCAB: LazyLock<Vocab> = LazyLock::new(|| Vocab {
@@ -222,6 +227,7 @@ static VOCAB: LazyLock<Vocab> = LazyLock::new(|| Vocab {
     automatic: Words::new(vocab::AUTOMATIC),
     generated: Words::new(vocab::GENERATED),
     syndicated_feed: Words::new(vocab::SYNDICATED_FEED),
+    notice_terms: Words::new(&[vocab::NEGATED_EDIT, vocab::AUTOMATIC, vocab::SYNDICATED_FEED].concat()),
 });
 
 /// Characters that decorate the start of a boilerplate line: bullets, arrows, brackets, bold marks.
@@ -287,22 +293,31 @@ fn strip_label<'s>(words: &Words, s: &'s str) -> Option<&'s str> {
 
 /// Classifies each line of an item, in order. `lines` are the text lines (blank-line paragraph
 /// breaks already removed) with their link share.
-pub fn classify_lines(lines: &[LineInfo<'_>]) -> Vec<Option<LineRole>> {
-    let mut roles = Vec::with_capacity(lines.len());
+pub fn classify_lines(lines: &[LineInfo<'_>]) -> Vec<Classified> {
+    let mut out = Vec::with_capacity(lines.len());
     // After a bare teaser heading ("Related stories"), following link-only lines are teasers.
     let mut in_teaser_list = false;
     for line in lines {
-        let mut role = classify(line);
-        if role.is_none() && in_teaser_list && is_link_line(line) {
-            role = Some(LineRole::Teaser);
+        let mut c = classify_line(line);
+        if c.role.is_none() && in_teaser_list && is_link_line(line) {
+            c.role = Some(LineRole::Teaser);
         }
-        in_teaser_list = match role {
+        in_teaser_list = match c.role {
             Some(LineRole::Teaser) => in_teaser_list || is_bare_teaser_label(line.text),
             _ => false,
         };
-        roles.push(role);
+        out.push(c);
     }
-    roles
+    out
+}
+
+/// What [`classify_lines`] found in a line: its role, and the notice in it (a notice line's, or
+/// one inside a line of article text), located in the line as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Classified {
+    pub role: Option<LineRole>,
+    /// `find_notice(line.text)`, computed once for both uses.
+    pub notice: Option<NoticeSpan>,
 }
 
 fn is_link_line(line: &LineInfo<'_>) -> bool {
@@ -318,44 +333,53 @@ fn is_bare_teaser_label(text: &str) -> bool {
 
 /// The role of one line, or `None` for article text.
 pub fn classify(line: &LineInfo<'_>) -> Option<LineRole> {
+    classify_line(line).role
+}
+
+fn classify_line(line: &LineInfo<'_>) -> Classified {
     let text = line.text.trim();
     if text.is_empty() {
-        return None;
+        return Classified::default();
     }
     let f = fold(text);
-    let words = word_count(&f);
+    // `find_notice` folds the trimmed line too: where the prefilter fails, it finds nothing.
+    let notice = if might_be_notice(&f) { find_notice(line.text) } else { None };
+    let role = role_of(line, &f, notice.as_ref());
+    Classified { role, notice }
+}
+
+/// The role of a line with some text: `f` is its folded form, `notice` the notice found in it.
+fn role_of(line: &LineInfo<'_>, f: &str, notice: Option<&NoticeSpan>) -> Option<LineRole> {
+    let words = word_count(f);
     // A line that opens with a notice is a notice line (the rest of such a block is the
     // notice's own fine print: "This story was reviewed by … Please send questions to …").
     // A notice later in a real paragraph is cut out by `clean` instead (see `find_notice`).
-    if might_be_notice(&f)
-        && let Some(n) = find_notice(text)
-        && text[..n.range.start].trim().is_empty()
-    {
+    if notice.is_some_and(|n| line.text[..n.range.start].trim().is_empty()) {
         return Some(LineRole::AutoNotice);
     }
-    if words <= 30 && is_teaser(line, &f) {
+    if words <= 30 && is_teaser(line, f) {
         return Some(LineRole::Teaser);
     }
     if words <= 8
         && f.chars().any(|c| c.is_ascii_digit())
-        && VOCAB.minutes.is_match(&f)
-        && VOCAB.reading.is_match(&f)
+        && VOCAB.minutes.is_match(f)
+        && VOCAB.reading.is_match(f)
     {
         return Some(LineRole::ReadingTime);
     }
-    if words <= 14 && f.chars().any(|c| c.is_numeric()) && is_timestamp(&f) {
+    if words <= 14 && f.chars().any(|c| c.is_numeric()) && is_timestamp(f) {
         return Some(LineRole::Timestamp);
     }
-    if words <= 25 && is_prompt(&f, words) {
+    if words <= 25 && is_prompt(f, words) {
         return Some(LineRole::Prompt);
     }
-    if words <= 10 && is_credit(&f) {
+    if words <= 10 && is_credit(f) {
         return Some(LineRole::Credit);
     }
-    if words <= 16 && is_byline(&f) {
+    if words <= 16 && is_byline(f) {
         return Some(LineRole::Byline);
     }
-    if words <= 40 && VOCAB.footer.iter().any(|re| re.is_match(&f)) {
+    if words <= 40 && VOCAB.footer.iter().any(|re| re.is_match(f)) {
         return Some(LineRole::FeedFooter);
     }
     None
@@ -520,7 +544,7 @@ fn trim_range(text: &str, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
 /// not been edited …"), is not a notice.
 /// Cheap prefilter on a folded line: a notice needs a negated-edit or an automation term.
 fn might_be_notice(f: &str) -> bool {
-    VOCAB.neg_edit.is_match(f) || VOCAB.automatic.is_match(f) || VOCAB.syndicated_feed.is_match(f)
+    VOCAB.notice_terms.is_match(f)
 }
 
 pub fn find_notice(text: &str) -> Option<NoticeSpan> {

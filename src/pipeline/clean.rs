@@ -116,7 +116,7 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
         .flat_map(|b| &b.lines)
         .map(|l| LineInfo { text: &l.text, link_chars: l.link_chars })
         .collect();
-    let roles = classify::classify_lines(&infos);
+    let classes = classify::classify_lines(&infos);
     let total = infos.len();
     let mut removed = Vec::new();
     let mut notices = Vec::new();
@@ -127,10 +127,10 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
     for block in &blocks {
         let mut lines: Vec<Cow<'_, str>> = Vec::with_capacity(block.lines.len());
         for line in &block.lines {
-            let role = roles.get(index).copied().flatten();
+            let (role, found) = classes.get(index).map_or((None, None), |c| (c.role, c.notice.as_ref()));
             // A notice inside a real paragraph: record it, cut it out, keep the paragraph.
             if role.is_none()
-                && let Some(n) = classify::find_notice(&line.text)
+                && let Some(n) = found
             {
                 let notice = line.text[n.range.clone()].to_string();
                 let position = Position::of(index, total);
@@ -154,10 +154,11 @@ pub fn clean(raw: &RawItem, settings: &CleanSettings<'_>) -> Cleaned {
                 continue;
             }
             if role == Some(LineRole::AutoNotice) {
-                let (family, marker) = match classify::find_notice(&line.text) {
-                    Some(n) => {
-                        (n.family, line.text[classify::extend_notice(&line.text, n.range)].to_string())
-                    }
+                let (family, marker) = match found {
+                    Some(n) => (
+                        n.family,
+                        line.text[classify::extend_notice(&line.text, n.range.clone())].to_string(),
+                    ),
                     None => (NoticeFamily::UneditedSyndicated, line.text.clone()),
                 };
                 let position = Position::of(index, total);

@@ -136,7 +136,7 @@ fn a_bare_heading_makes_the_following_link_lines_teasers() {
         LineInfo { text: "The ministry said the port would reopen.", link_chars: 0 },
     ];
     assert_eq!(
-        classify_lines(&lines),
+        classify_lines(&lines).into_iter().map(|c| c.role).collect::<Vec<_>>(),
         vec![Some(LineRole::Teaser), Some(LineRole::Teaser), Some(LineRole::Teaser), None]
     );
 }
