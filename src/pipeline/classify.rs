@@ -85,6 +85,11 @@ pub struct LineInfo<'a> {
 /// Case- and accent-insensitive form used for matching: NFKD, Latin combining accents dropped,
 /// lowercased, curly quotes and apostrophes straightened, whitespace folded.
 pub fn fold(s: &str) -> String {
+    if s.is_ascii() { fold_ascii(s) } else { fold_any(s) }
+}
+
+/// [`fold`] of any text.
+fn fold_any(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
     let mut push = |c: char, out: &mut String| {
@@ -120,6 +125,24 @@ pub fn fold(s: &str) -> String {
                 push(d, &mut out);
             }
         }
+    }
+    out
+}
+
+/// [`fold`] of an ASCII string (most lines): no decomposition, one byte at a time.
+fn fold_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for b in s.bytes() {
+        if char::from(b).is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        out.push(char::from(if b == b'`' { b'\'' } else { b.to_ascii_lowercase() }));
     }
     out
 }
@@ -275,6 +298,22 @@ fn is_unspaced(c: char) -> bool {
 
 /// Words in a line; scripts written without spaces (CJK, Thai) count one word per two characters.
 fn word_count(s: &str) -> usize {
+    if s.is_ascii() { word_count_ascii(s) } else { word_count_any(s) }
+}
+
+/// [`word_count`] of ASCII text: no unspaced scripts, words are runs between whitespace bytes.
+fn word_count_ascii(s: &str) -> usize {
+    let mut words = 0;
+    let mut in_word = false;
+    for b in s.bytes() {
+        let space = char::from(b).is_whitespace();
+        words += usize::from(!space && !in_word);
+        in_word = !space;
+    }
+    words
+}
+
+fn word_count_any(s: &str) -> usize {
     let unspaced = s.chars().filter(|c| is_unspaced(*c)).count();
     s.split_whitespace().count() + unspaced / 2
 }

@@ -94,10 +94,21 @@ fn compute_key(title: Option<&str>, text: &str) -> DedupKey {
     };
     // Shingles of only short words ("one of the", "de la ville") are the glue of every text in
     // a language: left out, so that signatures and bands reflect the story, not the grammar.
-    let ordered: Vec<u64> = words
-        .windows(SHINGLE)
-        .filter(|w| w.iter().any(|word| word.chars().count() > 3))
-        .map(|w| xxh3_64(w.join(" ").as_bytes()))
+    let long: Vec<bool> = words.iter().map(|w| w.chars().nth(3).is_some()).collect();
+    let mut shingle = String::new();
+    let ordered: Vec<u64> = (0..words.len().saturating_sub(SHINGLE - 1))
+        .filter(|&i| long[i..i + SHINGLE].contains(&true))
+        .map(|i| {
+            // The words joined by single spaces, in a buffer reused from shingle to shingle.
+            shingle.clear();
+            for (n, w) in words[i..i + SHINGLE].iter().enumerate() {
+                if n > 0 {
+                    shingle.push(' ');
+                }
+                shingle.push_str(w);
+            }
+            xxh3_64(shingle.as_bytes())
+        })
         .collect();
     let shingles: HashSet<u64> = ordered.iter().copied().collect();
     let (signature, bands) = if shingles.len() >= MIN_SHINGLES {
@@ -129,6 +140,28 @@ fn nfkc(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// NFKC, lowercase, every run of non-alphanumeric characters folded to one space.
 pub fn normalize(text: &str) -> String {
+    if text.is_ascii() { normalize_ascii(text) } else { normalize_any(text) }
+}
+
+/// [`normalize`] of ASCII text: its own NFKC, its letters lowercase to one byte.
+fn normalize_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut gap = false;
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.push(char::from(b.to_ascii_lowercase()));
+        } else {
+            gap = true;
+        }
+    }
+    out
+}
+
+fn normalize_any(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut gap = false;
     for c in nfkc(text).chars().flat_map(char::to_lowercase) {
@@ -656,6 +689,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_ascii_normalizer_agrees_with_the_general_one(s in "[ -~\t\n]{0,80}") {
+            prop_assert_eq!(normalize_ascii(&s), normalize_any(&s));
+        }
+
         #[test]
         fn normalize_is_idempotent(s in "\\PC{0,200}") {
             let once = normalize(&s);

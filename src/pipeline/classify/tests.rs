@@ -336,3 +336,12 @@ fn catalogue_phrasings_are_found() {
         assert!(find_notice(line).is_some(), "{line}");
     }
 }
+
+proptest::proptest! {
+    /// The ASCII fast paths give what the general ones give.
+    #[test]
+    fn ascii_fast_paths_agree_with_the_general_ones(s in "[ -~\t\n\r\x0b\x0c]{0,80}") {
+        proptest::prop_assert_eq!(fold_ascii(&s), fold_any(&s));
+        proptest::prop_assert_eq!(word_count_ascii(&s), word_count_any(&s));
+    }
+}
