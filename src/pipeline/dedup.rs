@@ -207,11 +207,9 @@ fn minhash(ordered: &[u64]) -> (Vec<u32>, Vec<u32>) {
         if i == LEDE_SHINGLES {
             lede = Some(sig.clone());
         }
+        // Branch-free minimum: a compare-and-store mispredicts on every early shingle.
         for (slot, seed) in sig.iter_mut().zip(seeds) {
-            let h = (mix(x ^ seed) >> 32) as u32;
-            if h < *slot {
-                *slot = h;
-            }
+            *slot = (*slot).min((mix(x ^ seed) >> 32) as u32);
         }
     }
     let lede = lede.unwrap_or_else(|| sig.clone());
