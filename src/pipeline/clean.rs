@@ -861,8 +861,8 @@ pub fn detect_language(text: &str) -> Option<String> {
     })
 }
 
-/// The languages of the last detection samples (a few hundred KiB at most).
-static LANGUAGES: memo::Memo<Option<String>> = memo::Memo::new(8192);
+/// The languages of the last detection samples (two generations of 16,384: ~2 MiB at most).
+static LANGUAGES: memo::Memo<Option<String>> = memo::Memo::new(16384);
 
 /// `en-US` / `EN` / `id_ID` to `en` / `en` / `id`; `None` for anything that is not a 639-1 code.
 pub fn iso639_1(tag: &str) -> Option<String> {

@@ -1,8 +1,11 @@
 //! A bounded memo for the pure stages' costliest functions of text (language detection, dedup
 //! keys). The same wire story reaches us from dozens of feeds within minutes, so recent inputs are
-//! the ones that come back: each memo keeps its last `capacity` answers and is emptied when full
-//! (no eviction bookkeeping on the hot path). Keys are 128-bit hashes of the input: a collision
-//! is out of reach at these sizes.
+//! the ones that come back. Each memo keeps two generations of answers of up to `capacity` each:
+//! when the current one is full it becomes the previous one (the older is dropped), and an answer
+//! found in the previous one moves to the current one. So the latest `capacity` answers, and the
+//! ones still asked for, are always kept, with no eviction bookkeeping on the hot path (emptying a
+//! full memo at once forgot the stories that were still coming in). Keys are 128-bit hashes of the
+//! input: a collision is out of reach at these sizes.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
@@ -10,8 +13,37 @@ use std::sync::{LazyLock, Mutex};
 use xxhash_rust::xxh3::Xxh3;
 
 pub struct Memo<V> {
-    answers: LazyLock<Mutex<HashMap<u128, V>>>,
+    answers: LazyLock<Mutex<Generations<V>>>,
     capacity: usize,
+}
+
+struct Generations<V> {
+    current: HashMap<u128, V>,
+    previous: HashMap<u128, V>,
+}
+
+impl<V> Default for Generations<V> {
+    fn default() -> Self {
+        Generations { current: HashMap::new(), previous: HashMap::new() }
+    }
+}
+
+impl<V: Clone> Generations<V> {
+    fn insert(&mut self, key: u128, answer: V, capacity: usize) {
+        if self.current.len() >= capacity {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key, answer);
+    }
+
+    fn get(&mut self, key: u128, capacity: usize) -> Option<V> {
+        if let Some(known) = self.current.get(&key) {
+            return Some(known.clone());
+        }
+        let known = self.previous.remove(&key)?;
+        self.insert(key, known.clone(), capacity);
+        Some(known)
+    }
 }
 
 impl<V: Clone> Memo<V> {
@@ -21,15 +53,12 @@ impl<V: Clone> Memo<V> {
 
     /// The remembered answer for `key`, else `compute()`'s (then remembered).
     pub fn get_or_compute(&self, key: u128, compute: impl FnOnce() -> V) -> V {
-        if let Some(known) = self.answers.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        if let Some(known) = self.answers.lock().ok().and_then(|mut m| m.get(key, self.capacity)) {
             return known;
         }
         let answer = compute();
         if let Ok(mut known) = self.answers.lock() {
-            if known.len() >= self.capacity {
-                known.clear();
-            }
-            known.insert(key, answer.clone());
+            known.insert(key, answer.clone(), self.capacity);
         }
         answer
     }
@@ -57,7 +86,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn remembers_and_forgets_when_full() {
+    fn keeps_the_latest_answers_and_the_ones_still_asked_for() {
         static M: Memo<u32> = Memo::new(2);
         let mut calls = 0;
         let mut get = |k: u128, v: u32| {
@@ -69,9 +98,12 @@ mod tests {
         assert_eq!(get(1, 10), 10);
         assert_eq!(get(1, 99), 10, "remembered");
         assert_eq!(get(2, 20), 20);
-        assert_eq!(get(3, 30), 30, "full: emptied, then remembered");
-        assert_eq!(get(1, 11), 11, "forgotten");
-        assert_eq!(calls, 4);
+        assert_eq!(get(3, 30), 30, "current generation full: 1 and 2 become the previous one");
+        assert_eq!(get(1, 11), 10, "found in the previous generation, moved to the current one");
+        assert_eq!(get(4, 40), 40, "current full again: 3 and 1 become the previous one, 2 is dropped");
+        assert_eq!(get(2, 21), 21, "forgotten");
+        assert_eq!(get(1, 12), 10, "still asked for, still kept");
+        assert_eq!(calls, 5);
     }
 
     #[test]
