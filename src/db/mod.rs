@@ -86,10 +86,12 @@ struct BatchJob {
     reply: tokio::sync::oneshot::Sender<Result<ItemCounts, StoreError>>,
 }
 
-/// At most this many feed batches share one transaction …
-const GROUP_BATCHES: usize = 32;
-/// … and at most about this many items.
-const GROUP_ITEMS: usize = 2_000;
+/// At most this many feed batches share one transaction (the default `fetch.concurrency`: a group
+/// can hold every poll in flight) …
+const GROUP_BATCHES: usize = 64;
+/// … and at most about this many items. Larger groups write less: every group rewrites the pages
+/// its rows land on, and the band-key index's rows land on random pages.
+const GROUP_ITEMS: usize = 8_000;
 
 /// The columns of [`FeedRow`], in one place for every query that reads it.
 macro_rules! feed_row_columns {
