@@ -79,8 +79,8 @@ pub fn dedup_key(title: Option<&str>, text: &str) -> DedupKey {
     KEYS.get_or_compute(memo::key([title, Some(text)]), || compute_key(title, text))
 }
 
-/// The keys of the last texts [`dedup_key`] saw (two generations of 4,096: ~7 MiB at most).
-static KEYS: memo::Memo<DedupKey> = memo::Memo::new(4096);
+/// The keys of the last texts [`dedup_key`] saw (two generations of 2,048: ~3 MiB at most).
+static KEYS: memo::Memo<DedupKey> = memo::Memo::new(2048);
 
 fn compute_key(title: Option<&str>, text: &str) -> DedupKey {
     let normalized = normalize(text);
