@@ -576,16 +576,16 @@ fn trim_range(text: &str, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
     (r.start + lead)..(r.end - trail).max(r.start + lead)
 }
 
-/// The notice in a line, if any: the whole line when it is a bracketed notice; else the first
-/// sentence (or bracketed group) that opens with a self-reference ("This story …", "(Cerita ini …")
-/// and says it is unedited / generated; else the whole line when it is one short sentence that
-/// reads as a notice. A sentence inside quotation marks, or a description ("it says the story has
-/// not been edited …"), is not a notice.
 /// Cheap prefilter on a folded line: a notice needs a negated-edit or an automation term.
 fn might_be_notice(f: &str) -> bool {
     VOCAB.notice_terms.is_match(f)
 }
 
+/// The notice in a line, if any: the whole line when it is a bracketed notice; else the first
+/// sentence (or bracketed group) that opens with a self-reference ("This story …", "(Cerita ini …")
+/// and says it is unedited / generated; else the whole line when it is one short sentence that
+/// reads as a notice. A sentence inside quotation marks, or a description ("it says the story has
+/// not been edited …"), is not a notice.
 pub fn find_notice(text: &str) -> Option<NoticeSpan> {
     let v = &*VOCAB;
     let whole = trim_range(text, 0..text.len());
